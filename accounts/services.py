@@ -1,0 +1,91 @@
+"""Every change to users and teams goes through these functions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import Membership, Team, User
+from accounts.roles import Role
+
+
+@transaction.atomic
+def user_create(
+    *,
+    email: str,
+    role: Role,
+    first_name: str = "",
+    last_name: str = "",
+    timezone_name: str = "UTC",
+    password: str | None = None,
+    send_invitation: bool = True,
+) -> User:
+    """Create a user with a role. Without a password, they get an email to choose one."""
+    user = User.objects.create_user(
+        email=email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        timezone=timezone_name,
+    )
+    user_set_role(user=user, role=role)
+    if send_invitation:
+        from accounts.tasks import send_invitation as send_invitation_task
+
+        transaction.on_commit(lambda: send_invitation_task.delay(user.pk))
+    return user
+
+
+@transaction.atomic
+def user_set_role(*, user: User, role: Role) -> User:
+    """Give the user exactly one role group. Only admins reach the Django admin."""
+    role_groups = Group.objects.filter(name__in=Role.values)
+    user.groups.remove(*role_groups)
+    group, _ = Group.objects.get_or_create(name=role.value)
+    user.groups.add(group)
+    user.is_staff = role == Role.ADMIN
+    user.save(update_fields=["is_staff"])
+    # has_perm caches permissions on the instance; the role just changed them.
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cache, None)
+    return user
+
+
+@transaction.atomic
+def team_add_member(*, team: Team, user: User, role: Membership.Role) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        team=team, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def invitation_url(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+    return f"{settings.SITE_URL}{path}"
+
+
+def user_send_invitation(*, user: User) -> bool:
+    """Email a link to choose a password. Returns False for users who cannot sign in."""
+    if not user.is_active:
+        return False
+    context = {"user": user, "url": invitation_url(user), "site_url": settings.SITE_URL}
+    send_mail(
+        subject="Your CRM account is ready",
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+        html_message=render_to_string("accounts/email/invitation.html", context),
+    )
+    user.invitation_sent_at = timezone.now()
+    user.save(update_fields=["invitation_sent_at"])
+    return True

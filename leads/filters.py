@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from leads.models import Lead, LeadQuerySet
+from leads.phones import search_digits
+from leads.selectors import Choices
+
+SEARCH_TOO_SHORT = "Type at least 3 characters to search."
+
+DUE_CHOICES = [
+    ("overdue", "Overdue"),
+    ("today", "Due today"),
+    ("missing", "No next action"),
+]
+SLA_CHOICES = [("breached", "New, not contacted within the target")]
+
+
+def _start_of_day(day: Any) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class LeadFilterForm(forms.Form):
+    def clean_q(self) -> str:
+        term = " ".join((self.cleaned_data.get("q") or "").split())
+        if term and len(term) < 3:
+            raise forms.ValidationError(SEARCH_TOO_SHORT)
+        return term
+
+
+class LeadFilter(django_filters.FilterSet):
+    """The list's filters. Every choice offered is already limited to what the user sees."""
+
+    q = django_filters.CharFilter(method="filter_search", label="Search")
+    status = django_filters.MultipleChoiceFilter(
+        choices=Lead.Status.choices,
+        widget=forms.SelectMultiple(attrs={"size": 3, "class": "form-select form-select-sm"}),
+    )
+    rate = django_filters.ChoiceFilter(choices=Lead.Rate.choices, empty_label="Any rate")
+    owner = django_filters.ChoiceFilter(method="filter_owner", empty_label="Anyone")
+    team = django_filters.ChoiceFilter(field_name="team_id", empty_label="Any team")
+    source = django_filters.ChoiceFilter(field_name="source_id", empty_label="Any source")
+    tag = django_filters.ChoiceFilter(field_name="tags", empty_label="Any tag")
+    created_after = django_filters.DateFilter(
+        method="filter_created_after",
+        label="Created from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    created_before = django_filters.DateFilter(
+        method="filter_created_before",
+        label="Created until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    due = django_filters.ChoiceFilter(
+        choices=DUE_CHOICES, method="filter_due", label="Next action", empty_label="Any"
+    )
+    sla = django_filters.ChoiceFilter(
+        choices=SLA_CHOICES, method="filter_sla", label="Response time", empty_label="Any"
+    )
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+        form = LeadFilterForm
+
+    def __init__(self, *args: Any, user: User, choices: Choices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        fields = self.filters
+        fields["owner"].extra["choices"] = [
+            ("me", "Me"),
+            ("none", "Unassigned"),
+            *[(str(pk), label) for pk, label in choices.owners if pk != user.pk],
+        ]
+        fields["team"].extra["choices"] = [(str(pk), label) for pk, label in choices.teams]
+        fields["source"].extra["choices"] = [(str(pk), label) for pk, label in choices.sources]
+        fields["tag"].extra["choices"] = [(str(pk), label) for pk, label in choices.tags]
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.is_bound and any(
+            self.form.cleaned_data.get(name) for name in self.filters if self.form.is_valid()
+        )
+
+    def filter_search(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        digits = search_digits(value)
+        if digits:
+            return queryset.filter(phone_normalized__contains=digits)
+        # Every word must match; words shorter than 3 letters can't use the trigram index.
+        words = [word for word in value.upper().split() if len(word) >= 3] or [value.upper()]
+        for word in words:
+            queryset = queryset.filter(search__contains=word)
+        return queryset
+
+    def filter_owner(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        if value == "me":
+            return queryset.filter(owner=self.user)
+        if value == "none":
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner_id=int(value))
+
+    def filter_created_after(self, queryset: LeadQuerySet, name: str, value: Any) -> LeadQuerySet:
+        return queryset.filter(created_at__gte=_start_of_day(value))
+
+    def filter_created_before(self, queryset: LeadQuerySet, name: str, value: Any) -> LeadQuerySet:
+        return queryset.filter(created_at__lt=_start_of_day(value + timedelta(days=1)))
+
+    def filter_due(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        open_leads = queryset.filter(status__in=Lead.OPEN_STATUSES)
+        if value == "overdue":
+            return open_leads.filter(next_action_due__lt=timezone.now())
+        if value == "today":
+            today = timezone.localdate()
+            return open_leads.filter(
+                next_action_due__gte=_start_of_day(today),
+                next_action_due__lt=_start_of_day(today + timedelta(days=1)),
+            )
+        return open_leads.filter(next_action_due__isnull=True)
+
+    def filter_sla(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        deadline = timezone.now() - timedelta(hours=settings.LEAD_FIRST_CONTACT_SLA_HOURS)
+        return queryset.filter(
+            Q(status=Lead.Status.NEW), first_contacted_at__isnull=True, created_at__lt=deadline
+        )
+
+
+# One-click saved views: (key, label, query string).
+SAVED_VIEWS = [
+    ("mine", "My leads", "owner=me"),
+    ("unassigned", "Unassigned", "owner=none"),
+    ("overdue", "Overdue", "due=overdue&sort=due"),
+    ("no_action", "No next action", "due=missing"),
+    ("sla", "New, not contacted in 24 h", "sla=breached&sort=created"),
+]

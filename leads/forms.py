@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from typing import Any, cast
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Div, Field, Fieldset, Layout, Row
+from django import forms
+
+from leads.models import Lead, LeadNote, Source
+from leads.selectors import Choices
+from leads.services import EDITABLE_FIELDS
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+def _choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def _choice(pairs: list[tuple[int, str]], empty: str | None = None) -> list[tuple[str, str]]:
+    head = [("", empty)] if empty is not None else []
+    return head + [(str(pk), label) for pk, label in pairs]
+
+
+class LeadForm(forms.ModelForm):
+    """Create and edit. Validates; the view hands ``cleaned_data`` to the services."""
+
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    tags = forms.TypedMultipleChoiceField(
+        required=False, coerce=int, widget=forms.SelectMultiple(attrs={"size": 5})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    next_action_due = forms.DateTimeField(
+        required=False, widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
+    )
+    consent_at = forms.DateTimeField(
+        required=False,
+        widget=DATETIME_INPUT,
+        input_formats=DATETIME_FORMATS,
+        label="Consent given at",
+    )
+
+    class Meta:
+        model = Lead
+        fields = EDITABLE_FIELDS
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: Any, choices: Choices, can_assign: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["number"].required = False
+        source = cast(forms.ModelChoiceField, self.fields["source"])
+        source.queryset = Source.objects.filter(is_active=True)
+        _choice_field(self, "tags").choices = _choice(choices.tags)
+        if can_assign and not self.instance.pk:
+            _choice_field(self, "owner").choices = _choice(choices.owners, "Unassigned (team pool)")
+        else:
+            del self.fields["owner"]
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+            self.fields["tags"].initial = [tag.pk for tag in self.instance.tags.all()]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Fieldset(
+                "Who",
+                Row(Column("first_name"), Column("last_name")),
+                Row(Column("company"), Column("job_title")),
+                Row(Column("email"), Column("phone")),
+                Row(Column("website"), Column("country"), Column("region")),
+            ),
+            Fieldset(
+                "Work",
+                Row(Column("next_action", css_class="col-md-8"), Column("next_action_due")),
+                Row(
+                    Column("rate"), Column("source"), *(["owner"] if "owner" in self.fields else [])
+                ),
+                Row(Column("estimated_value"), Column("tags")),
+            ),
+            Fieldset(
+                "Qualification (BANT)",
+                Row(Column("budget"), Column("authority"), Column("timeline")),
+                "need",
+            ),
+            Fieldset("Notes", "description"),
+            Div(
+                Fieldset(
+                    "Origin and consent",
+                    Row(
+                        Column("number"),
+                        Column("utm_source"),
+                        Column("utm_medium"),
+                        Column("utm_campaign"),
+                    ),
+                    Row(
+                        Column("marketing_consent"), Column("consent_at"), Column("consent_source")
+                    ),
+                ),
+                css_class="border-top pt-2",
+            ),
+            Field("version"),
+        )
+
+    def clean_number(self) -> str:
+        number: str = (self.cleaned_data.get("number") or "").strip()
+        if not number and self.instance.pk:
+            return self.instance.number
+        return number
+
+    def clean_email(self) -> str:
+        return (self.cleaned_data.get("email") or "").strip().lower()
+
+
+class NoteForm(forms.ModelForm):
+    class Meta:
+        model = LeadNote
+        fields = ["kind", "body", "outcome", "next_step"]
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 3, "placeholder": "What happened?"}),
+            "outcome": forms.TextInput(attrs={"placeholder": "e.g. Interested, call back"}),
+            "next_step": forms.TextInput(attrs={"placeholder": "e.g. Send pricing"}),
+        }
+        labels = {"body": "Note"}
+
+
+class NextActionForm(forms.Form):
+    next_action = forms.CharField(max_length=200, required=False, label="Next action")
+    next_action_due = forms.DateTimeField(
+        required=False, widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS, label="Due"
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Lead.Status.choices)
+    reason = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, choices: Choices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "reason").choices = _choice(choices.lost_reasons, "Choose a reason")
+
+
+class AssignForm(forms.Form):
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, choices: Choices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "owner").choices = _choice(choices.owners, "Unassigned (team pool)")
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [("assign", "Assign to"), ("status", "Change status to"), ("tag", "Add tag")]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    leads = forms.TypedMultipleChoiceField(coerce=int)  # choices: the ids on the page
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(required=False, choices=[("", "—"), *Lead.Status.choices])
+    reason = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    tag = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, choices: Choices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "owner").choices = _choice(choices.owners, "Unassigned (team pool)")
+        _choice_field(self, "reason").choices = _choice(
+            choices.lost_reasons, "Reason (for Lost/Unqualified)"
+        )
+        _choice_field(self, "tag").choices = _choice(choices.tags, "—")
+        raw = self.data.getlist("leads") if hasattr(self.data, "getlist") else []
+        # Any integer is a valid choice here; visibility is checked against visible_to later.
+        _choice_field(self, "leads").choices = [
+            (value, value) for value in raw if str(value).isdigit()
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("action")
+        if action == "status" and not data.get("status"):
+            self.add_error("status", "Choose the new status.")
+        if action == "tag" and not data.get("tag"):
+            self.add_error("tag", "Choose a tag.")
+        return data

@@ -1,0 +1,102 @@
+"""Reads that pages share: choice lists, counts, the timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import chain
+from typing import Any
+
+from django.db import connection
+from django.db.models import CharField, QuerySet, Value
+from django.db.models.functions import Coalesce, Concat, NullIf
+
+from accounts.models import Scope, Team, User, access_scope
+from crm.models import AuditEvent
+from leads.models import Lead, LeadNote, LostReason, Source, Tag, managed_scope_of, team_ids_of
+
+COUNT_CAP = 10_000
+
+
+@dataclass
+class Choices:
+    """The short lists a lead page offers, loaded together in one query."""
+
+    owners: list[tuple[int, str]] = field(default_factory=list)
+    teams: list[tuple[int, str]] = field(default_factory=list)
+    sources: list[tuple[int, str]] = field(default_factory=list)
+    tags: list[tuple[int, str]] = field(default_factory=list)
+    lost_reasons: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _named(qs: QuerySet[Any], kind: str, name: Any = "name") -> QuerySet[Any]:
+    return (
+        qs.order_by()
+        .annotate(
+            kind=Value(kind, output_field=CharField()),
+            label=name if not isinstance(name, str) else Coalesce(name, Value("")),
+        )
+        .values_list("kind", "id", "label")
+    )
+
+
+def choices_for(user: User) -> Choices:
+    """Owners and teams the user may pick, plus sources, tags and lost reasons."""
+    scope = access_scope(user)
+    if scope == Scope.ALL:
+        teams = Team.objects.all()
+    elif scope == Scope.TEAM:
+        teams = Team.objects.filter(pk__in=managed_scope_of(user)[0])
+    else:
+        teams = Team.objects.filter(pk__in=team_ids_of(user))
+    person = Coalesce(
+        NullIf(Concat("first_name", Value(" "), "last_name", output_field=CharField()), Value(" ")),
+        "email",
+        output_field=CharField(),
+    )
+    rows = _named(User.objects.visible_to(user).filter(is_active=True), "owner", person).union(
+        _named(teams, "team"),
+        _named(Source.objects.filter(is_active=True), "source"),
+        _named(Tag.objects.all(), "tag"),
+        _named(LostReason.objects.filter(is_active=True), "lost_reason"),
+        all=True,
+    )
+    found = Choices()
+    for kind, pk, label in rows:
+        getattr(found, f"{kind}s").append((pk, label))
+    for name in ("owners", "teams", "sources", "tags", "lost_reasons"):
+        getattr(found, name).sort(key=lambda item: item[1].lower())
+    return found
+
+
+def capped_count(queryset: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many rows match, counting at most ``cap`` (an exact count of a million rows
+    costs more than the page itself). Returns (count, more_than_cap)."""
+    count = queryset.order_by()[: cap + 1].count()
+    return min(count, cap), count > cap
+
+
+def estimated_lead_count() -> int:
+    """The planner's estimate of all leads: instant, for the unfiltered admin list."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'leads_lead'")
+        row = cursor.fetchone()
+    return max(int(row[0]) if row else 0, 0)
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # "note" or "change"
+    item: LeadNote | AuditEvent
+
+
+def timeline_of(lead: Lead, limit: int = 50) -> list[TimelineEntry]:
+    """Notes and field changes, newest first, in two queries whatever their number."""
+    notes = LeadNote.objects.filter(lead=lead).select_related("author")[:limit]
+    events = AuditEvent.objects.for_object(lead)[:limit]
+    entries = chain(
+        (TimelineEntry(note.created_at, "note", note) for note in notes),
+        (TimelineEntry(event.occurred_at, "change", event) for event in events),
+    )
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]

@@ -1,0 +1,479 @@
+"""Every change to a lead goes through these functions: views, bulk actions, imports,
+commands and tasks call them, and each records its own history in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.timezone import now
+
+from accounts.models import Membership, Scope, User, access_scope
+from accounts.roles import Capability
+from crm.models import AuditEvent, audit
+from leads.models import Lead, LeadNote, LostReason, Tag
+from leads.phones import normalize_phone
+
+Status = Lead.Status
+
+# Messages users see, kept here so the tests can assert the exact text.
+CONVERT_ONLY_BY_CONVERSION = "A lead becomes Converted only through Convert, from Qualified."
+REASON_REQUIRED = "Choose a reason to mark this lead {status}."
+QUALIFIED_NEEDS_OWNER = "A qualified lead needs an owner: assign or claim it first."
+QUALIFIED_NEEDS_NEXT_ACTION = "A qualified lead needs a next action with a due date."
+REOPEN_NEEDS_MANAGER = "Only a manager can reopen a closed lead."
+CONVERTED_IS_FINAL = "A converted lead stays converted; work on its deal instead."
+ALREADY_IN_STATUS = "The lead is already {status}."
+CLAIM_FIRST = "Claim this lead before working on it."
+NOT_YOUR_LEAD = "This lead belongs to {owner}; ask a manager to reassign it."
+ASSIGN_NOT_ALLOWED = "Only managers and admins can assign leads to someone."
+ASSIGNEE_OUT_OF_SCOPE = "{user} is not in a team you manage."
+ASSIGNEE_INACTIVE = "{user} is deactivated and cannot own leads."
+ALREADY_CLAIMED = "{owner} claimed this lead a moment ago."
+NOT_UNASSIGNED = "Only unassigned leads can be claimed."
+NEXT_ACTION_NEEDS_DUE = "Give the next action a due date."
+NEXT_ACTION_NEEDS_TEXT = "Say what the next action is."
+CONFLICT = "Someone else changed this lead while you were looking at it."
+
+# What the edit form may change directly (status and owner have their own services).
+EDITABLE_FIELDS = [
+    "number",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "email",
+    "phone",
+    "website",
+    "country",
+    "region",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "rate",
+    "budget",
+    "authority",
+    "need",
+    "timeline",
+    "estimated_value",
+    "next_action",
+    "next_action_due",
+    "description",
+    "marketing_consent",
+    "consent_at",
+    "consent_source",
+]
+
+
+class LeadConflict(Exception):
+    """A write based on an old version of the lead; carries what changed since."""
+
+    def __init__(self, lead: Lead, since_version: int) -> None:
+        super().__init__(CONFLICT)
+        self.lead = lead
+        self.since_version = since_version
+
+    @property
+    def changes(self) -> list[AuditEvent]:
+        return list(
+            AuditEvent.objects.for_object(self.lead)
+            .filter(target_version__gt=self.since_version)
+            .order_by("occurred_at", "id")
+        )
+
+
+# --- Permissions ------------------------------------------------------------------------
+
+
+def can_work_on(user: User, lead: Lead) -> bool:
+    """Reps work on their own leads; managers and admins on any lead they can see."""
+    return access_scope(user) != Scope.OWN or lead.owner_id == user.pk
+
+
+def can_assign(user: User) -> bool:
+    return user.has_perm(f"accounts.{Capability.ASSIGN_OWNER}")
+
+
+def can_reopen(user: User) -> bool:
+    return user.has_perm(f"accounts.{Capability.REOPEN_RECORD}")
+
+
+def _require_work(user: User, lead: Lead) -> None:
+    if can_work_on(user, lead):
+        return
+    if lead.owner_id is None:
+        raise ValidationError(CLAIM_FIRST)
+    raise ValidationError(NOT_YOUR_LEAD.format(owner=lead.owner))
+
+
+def _check_assignee(actor: User, owner: User) -> None:
+    if not owner.is_active:
+        raise ValidationError(ASSIGNEE_INACTIVE.format(user=owner))
+    if not User.objects.visible_to(actor).filter(pk=owner.pk).exists():
+        raise ValidationError(ASSIGNEE_OUT_OF_SCOPE.format(user=owner))
+
+
+def _team_for(owner: User | None, fallback: User) -> int | None:
+    """The team a lead belongs to: its owner's first team, else the creator's."""
+    for person in (owner, fallback):
+        if person is not None:
+            team_id = (
+                Membership.objects.filter(user=person)
+                .order_by("team_id")
+                .values_list("team_id", flat=True)
+                .first()
+            )
+            if team_id is not None:
+                return team_id
+    return None
+
+
+# --- Internals --------------------------------------------------------------------------
+
+
+def _locked(lead: Lead, expected_version: int | None) -> Lead:
+    """The lead's row, locked for this transaction, at the version the user saw."""
+    locked = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise LeadConflict(locked, since_version=expected_version)
+    return locked
+
+
+def _snapshot(lead: Lead, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: lead.display_value(name) for name in fields}
+
+
+def _label(name: str) -> str:
+    field = Lead._meta.get_field(name)
+    return str(getattr(field, "verbose_name", name))
+
+
+def _save(
+    lead: Lead,
+    *,
+    actor: User | None,
+    action: AuditEvent.Action,
+    before: dict[str, Any],
+    fields: list[str],
+    note: str = "",
+) -> Lead:
+    lead.version += 1
+    lead.updated_at = now()
+    lead.full_clean(exclude=["search"], validate_unique=False, validate_constraints=False)
+    lead.save(update_fields=[*fields, "version", "updated_at"])
+    after = _snapshot(lead, before)
+    changes = {
+        _label(name): (before[name], after[name]) for name in before if before[name] != after[name]
+    }
+    audit(target=lead, actor=actor, action=action, changes=changes, note=note)
+    return lead
+
+
+def _apply_status(lead: Lead, status: str, reason: LostReason | None, at: datetime) -> list[str]:
+    """Set a status and the timestamps it implies; returns the fields touched."""
+    touched = ["status"]
+    was_open = lead.is_open
+    lead.status = status
+    if status in (Status.CONTACTED, Status.QUALIFIED) and lead.first_contacted_at is None:
+        lead.first_contacted_at = at
+        touched.append("first_contacted_at")
+    if status == Status.QUALIFIED and lead.qualified_at is None:
+        lead.qualified_at = at
+        touched.append("qualified_at")
+    if status in Lead.REASON_STATUSES:
+        lead.lost_reason = reason
+        touched.append("lost_reason")
+    elif lead.lost_reason_id is not None:
+        lead.lost_reason = None
+        touched.append("lost_reason")
+    if lead.is_open:
+        if lead.closed_at is not None:
+            lead.closed_at = None
+            touched.append("closed_at")
+    elif was_open or lead.closed_at is None:
+        lead.closed_at = at
+        touched.append("closed_at")
+    return touched
+
+
+def _check_status_move(lead: Lead, status: str, actor: User, reason: LostReason | None) -> None:
+    label = Status(status).label
+    if status == lead.status:
+        raise ValidationError(ALREADY_IN_STATUS.format(status=label))
+    if status == Status.CONVERTED:
+        raise ValidationError(CONVERT_ONLY_BY_CONVERSION)
+    if lead.status == Status.CONVERTED:
+        raise ValidationError(CONVERTED_IS_FINAL)
+    if not lead.is_open and not can_reopen(actor):
+        raise ValidationError(REOPEN_NEEDS_MANAGER)
+    if status in Lead.REASON_STATUSES and reason is None:
+        raise ValidationError(REASON_REQUIRED.format(status=label))
+    if status == Status.QUALIFIED:
+        if lead.owner_id is None:
+            raise ValidationError(QUALIFIED_NEEDS_OWNER)
+        if not lead.next_action or lead.next_action_due is None:
+            raise ValidationError(QUALIFIED_NEEDS_NEXT_ACTION)
+
+
+def status_moves(lead: Lead, user: User) -> list[str]:
+    """The statuses this user can move this lead to from the detail page."""
+    if lead.status == Status.CONVERTED or not can_work_on(user, lead):
+        return []
+    if not lead.is_open and not can_reopen(user):
+        return []
+    return [s for s in Status.values if s not in (lead.status, Status.CONVERTED)]
+
+
+# --- Services ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    actor: User,
+    owner: User | None = None,
+    tags: Iterable[Tag] = (),
+    **data: Any,
+) -> Lead:
+    """Create a lead. Reps own what they create; managers may give it to their people."""
+    if owner is not None and owner != actor:
+        if not can_assign(actor):
+            raise ValidationError(ASSIGN_NOT_ALLOWED)
+        _check_assignee(actor, owner)
+    elif owner is None and access_scope(actor) == Scope.OWN:
+        owner = actor
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"lead_create() got fields it does not set: {sorted(unknown)}")
+    if not data.get("number"):
+        data.pop("number", None)  # the database numbers it
+    lead = Lead(**data, owner=owner, created_by=actor)
+    lead.email = lead.email.strip().lower()
+    lead.phone_normalized = normalize_phone(lead.phone, str(lead.country or ""))
+    lead.team_id = _team_for(owner, actor)
+    lead.full_clean(exclude=["search", "number"], validate_constraints=False)
+    lead.save()
+    tags = list(tags)
+    if tags:
+        lead.tags.add(*tags)
+    audit(target=lead, actor=actor, action=AuditEvent.Action.CREATED)
+    return lead
+
+
+@transaction.atomic
+def lead_update(
+    *,
+    lead: Lead,
+    actor: User,
+    expected_version: int | None,
+    tags: Iterable[Tag] | None = None,
+    **data: Any,
+) -> Lead:
+    """Edit the lead's details. Refused if someone else saved it since ``expected_version``."""
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"lead_update() got fields it does not set: {sorted(unknown)}")
+    lead = _locked(lead, expected_version)
+    _require_work(actor, lead)
+    before = _snapshot(lead, [*data, *(["tags"] if tags is not None else [])])
+    for name, value in data.items():
+        setattr(lead, name, value)
+    if tags is not None:
+        lead.tags.set(list(tags))
+    lead.email = lead.email.strip().lower()
+    fields = list(data)
+    if "phone" in data or "country" in data:
+        lead.phone_normalized = normalize_phone(lead.phone, str(lead.country or ""))
+        fields.append("phone_normalized")
+    if lead.status == Status.QUALIFIED and (not lead.next_action or not lead.next_action_due):
+        raise ValidationError(QUALIFIED_NEEDS_NEXT_ACTION)
+    return _save(lead, actor=actor, action=AuditEvent.Action.UPDATED, before=before, fields=fields)
+
+
+@transaction.atomic
+def lead_change_status(
+    *,
+    lead: Lead,
+    actor: User,
+    status: str,
+    reason: LostReason | None = None,
+    expected_version: int | None = None,
+    note: str = "",
+) -> Lead:
+    lead = _locked(lead, expected_version)
+    _require_work(actor, lead)
+    _check_status_move(lead, status, actor, reason)
+    tracked = ["status", "lost_reason"]
+    before = _snapshot(lead, tracked)
+    fields = _apply_status(lead, status, reason, now())
+    return _save(
+        lead, actor=actor, action=AuditEvent.Action.STATUS, before=before, fields=fields, note=note
+    )
+
+
+@transaction.atomic
+def lead_assign_owner(
+    *, lead: Lead, actor: User, owner: User | None, expected_version: int | None = None
+) -> Lead:
+    """Give the lead to someone (or back to the pool). Managers and admins only."""
+    if not can_assign(actor):
+        raise ValidationError(ASSIGN_NOT_ALLOWED)
+    if owner is not None:
+        _check_assignee(actor, owner)
+    lead = _locked(lead, expected_version)
+    if lead.owner_id == (owner.pk if owner else None):
+        return lead
+    if owner is None and lead.status == Status.QUALIFIED:
+        raise ValidationError(QUALIFIED_NEEDS_OWNER)
+    before = _snapshot(lead, ["owner", "team"])
+    lead.owner = owner
+    lead.team_id = _team_for(owner, actor) if owner is not None else lead.team_id
+    return _save(
+        lead,
+        actor=actor,
+        action=AuditEvent.Action.ASSIGNED,
+        before=before,
+        fields=["owner", "team"],
+    )
+
+
+@transaction.atomic
+def lead_claim(*, lead: Lead, actor: User) -> Lead:
+    """Take an unassigned lead from the pool. First come, first served."""
+    locked = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
+    if locked.owner_id == actor.pk:
+        return locked
+    if locked.owner_id is not None:
+        if lead.owner_id is None:  # it was free when the user looked
+            raise ValidationError(ALREADY_CLAIMED.format(owner=locked.owner))
+        raise ValidationError(NOT_UNASSIGNED)
+    before = _snapshot(locked, ["owner", "team"])
+    locked.owner = actor
+    locked.team_id = _team_for(actor, actor) or locked.team_id
+    return _save(
+        locked,
+        actor=actor,
+        action=AuditEvent.Action.CLAIMED,
+        before=before,
+        fields=["owner", "team"],
+    )
+
+
+@transaction.atomic
+def lead_set_next_action(
+    *,
+    lead: Lead,
+    actor: User,
+    next_action: str,
+    due: datetime | None,
+    expected_version: int | None = None,
+) -> Lead:
+    next_action = next_action.strip()
+    if next_action and due is None:
+        raise ValidationError(NEXT_ACTION_NEEDS_DUE)
+    if due is not None and not next_action:
+        raise ValidationError(NEXT_ACTION_NEEDS_TEXT)
+    lead = _locked(lead, expected_version)
+    _require_work(actor, lead)
+    if not next_action and lead.status == Status.QUALIFIED:
+        raise ValidationError(QUALIFIED_NEEDS_NEXT_ACTION)
+    before = _snapshot(lead, ["next_action", "next_action_due"])
+    lead.next_action = next_action
+    lead.next_action_due = due
+    return _save(
+        lead,
+        actor=actor,
+        action=AuditEvent.Action.NEXT_ACTION,
+        before=before,
+        fields=["next_action", "next_action_due"],
+    )
+
+
+@transaction.atomic
+def lead_add_note(
+    *,
+    lead: Lead,
+    actor: User,
+    kind: str,
+    body: str,
+    outcome: str = "",
+    next_step: str = "",
+) -> LeadNote:
+    """Log a call, email, meeting or note. A logged contact counts as the first contact."""
+    lead = _locked(lead, None)
+    _require_work(actor, lead)
+    note = LeadNote(
+        lead=lead,
+        kind=kind,
+        body=body.strip(),
+        outcome=outcome.strip(),
+        next_step=next_step.strip(),
+        author=actor,
+    )
+    note.full_clean()
+    note.save()
+    if kind in LeadNote.CONTACT_KINDS and lead.status == Status.NEW:
+        before = _snapshot(lead, ["status"])
+        fields = _apply_status(lead, Status.CONTACTED, None, note.created_at)
+        _save(
+            lead,
+            actor=actor,
+            action=AuditEvent.Action.STATUS,
+            before=before,
+            fields=fields,
+            note=f"Logged a {note.get_kind_display().lower()}",
+        )
+    elif kind in LeadNote.CONTACT_KINDS and lead.first_contacted_at is None:
+        lead.first_contacted_at = note.created_at
+        lead.save(update_fields=["first_contacted_at"])
+    return note
+
+
+@transaction.atomic
+def lead_add_tags(*, lead: Lead, actor: User, tags: Iterable[Tag]) -> Lead:
+    lead = _locked(lead, None)
+    _require_work(actor, lead)
+    new = [tag for tag in tags if tag not in set(lead.tags.all())]
+    if not new:
+        return lead
+    before = _snapshot(lead, ["tags"])
+    lead.tags.add(*new)
+    return _save(lead, actor=actor, action=AuditEvent.Action.TAGGED, before=before, fields=[])
+
+
+# --- Bulk actions -----------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    done: list[Lead] = field(default_factory=list)
+    skipped: list[tuple[Lead, str]] = field(default_factory=list)
+
+
+def lead_bulk_apply(
+    *, actor: User, leads: Iterable[Lead], action: str, **params: Any
+) -> BulkResult:
+    """Run one service per lead, each in its own transaction, with the same checks as a
+    single edit. A lead that breaks a rule is skipped with its reason; the rest go on."""
+    services = {
+        "assign": lambda lead: lead_assign_owner(lead=lead, actor=actor, owner=params["owner"]),
+        "status": lambda lead: lead_change_status(
+            lead=lead, actor=actor, status=params["status"], reason=params.get("reason")
+        ),
+        "tag": lambda lead: lead_add_tags(lead=lead, actor=actor, tags=[params["tag"]]),
+    }
+    service = services[action]
+    result = BulkResult()
+    for lead in leads:
+        try:
+            service(lead)
+        except ValidationError as error:
+            result.skipped.append((lead, " ".join(error.messages)))
+        else:
+            result.done.append(lead)
+    return result

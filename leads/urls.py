@@ -1,0 +1,19 @@
+from django.urls import path
+
+from leads import views
+
+app_name = "leads"
+
+urlpatterns = [
+    path("", views.lead_list, name="list"),
+    path("new/", views.lead_create, name="create"),
+    path("export/", views.lead_export, name="export"),
+    path("bulk/", views.lead_bulk, name="bulk"),
+    path("<int:pk>/", views.lead_detail, name="detail"),
+    path("<int:pk>/edit/", views.lead_edit, name="edit"),
+    path("<int:pk>/status/", views.lead_change_status, name="status"),
+    path("<int:pk>/assign/", views.lead_assign, name="assign"),
+    path("<int:pk>/claim/", views.lead_claim, name="claim"),
+    path("<int:pk>/next-action/", views.lead_set_next_action, name="next_action"),
+    path("<int:pk>/notes/", views.lead_add_note, name="note"),
+]

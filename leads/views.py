@@ -1,0 +1,470 @@
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.models import Scope, User, access_scope
+from accounts.roles import Capability
+from leads import services
+from leads.filters import SAVED_VIEWS, LeadFilter
+from leads.forms import AssignForm, BulkForm, LeadForm, NextActionForm, NoteForm, StatusForm
+from leads.models import Lead, LostReason, Tag
+from leads.pagination import SORTS, keyset_page
+from leads.phones import normalize_phone
+from leads.selectors import capped_count, choices_for, estimated_lead_count, timeline_of
+
+PER_PAGE = 50
+EXPORT_COLUMNS = [
+    ("number", "Lead number"),
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("company", "Company"),
+    ("job_title", "Job title"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("status", "Status"),
+    ("rate", "Rate"),
+    ("owner__email", "Owner"),
+    ("source__name", "Source"),
+    ("next_action", "Next action"),
+    ("next_action_due", "Next action due"),
+    ("estimated_value", "Estimated value"),
+    ("created_at", "Created"),
+]
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
+    """Every lead view starts here: another rep's lead is a 404, never a 403."""
+    return get_object_or_404(
+        Lead.objects.visible_to(_user(request)).select_related(
+            "owner", "source", "team", "lost_reason", "created_by"
+        ),
+        pk=pk,
+    )
+
+
+def _say_conflict(request: HttpRequest, conflict: services.LeadConflict) -> None:
+    changed = [
+        f"{event.actor or 'The system'} {event.get_action_display()}"
+        + (f" ({', '.join(event.changes)})" if event.changes else "")
+        for event in conflict.changes
+    ]
+    detail = "; ".join(changed) if changed else "it was saved again"
+    messages.warning(
+        request, f"{services.CONFLICT} Since you opened it: {detail}. Check and retry."
+    )
+
+
+# --- The list -----------------------------------------------------------------------------
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def lead_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    choices = choices_for(user)
+    filterset = LeadFilter(
+        request.GET or None,
+        queryset=Lead.objects.visible_to(user).for_list(),
+        user=user,
+        choices=choices,
+    )
+    leads = filterset.qs
+    page = keyset_page(
+        leads,
+        sort_key=request.GET.get("sort"),
+        after=request.GET.get("cursor"),
+        before=request.GET.get("before"),
+        per_page=PER_PAGE,
+    )
+    if not filterset.is_filtered and access_scope(user) == Scope.ALL:
+        total, estimated, more = estimated_lead_count(), True, False
+    else:
+        (total, more), estimated = capped_count(leads.values("pk")), False
+    context = {
+        "filter": filterset,
+        "page": page,
+        "total": total,
+        "total_is_estimate": estimated,
+        "total_is_capped": more,
+        "sorts": SORTS.values(),
+        "saved_views": SAVED_VIEWS,
+        "bulk_form": BulkForm(choices=choices) if _can_bulk(user) else None,
+        "can_export": user.has_perm(f"accounts.{Capability.EXPORT_RECORDS}"),
+    }
+    is_htmx = bool(getattr(request, "htmx", False))
+    template = "leads/lead_list.html#results" if is_htmx else "leads/lead_list.html"
+    return render(request, template, context)
+
+
+def _can_bulk(user: User) -> bool:
+    return user.has_perm(f"accounts.{Capability.BULK_UPDATE}")
+
+
+class Echo:
+    """A file-like object whose write returns the line, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _neutralise(value: Any) -> str:
+    """Stop spreadsheet apps from running a cell as a formula (CSV injection)."""
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        value = (
+            timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+            if hasattr(value, "hour")
+            else value.isoformat()
+        )
+    text = str(value)
+    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+@login_required
+@permission_required(f"accounts.{Capability.EXPORT_RECORDS}", raise_exception=True)
+def lead_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered list as CSV, streamed: memory stays flat whatever the row count."""
+    user = _user(request)
+    filterset = LeadFilter(
+        request.GET or None,
+        queryset=Lead.objects.visible_to(user),
+        user=user,
+        choices=choices_for(user),
+    )
+    rows: QuerySet[Any] = filterset.qs.order_by("-created_at", "-id").values_list(
+        *[column for column, _ in EXPORT_COLUMNS]
+    )
+    statuses = dict(Lead.Status.choices)
+    rates = dict(Lead.Rate.choices)
+    writer = csv.writer(Echo())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff" + writer.writerow([label for _, label in EXPORT_COLUMNS])
+        for row in rows.iterator(chunk_size=2000):
+            values = list(row)
+            values[7] = statuses.get(values[7], values[7])
+            values[8] = rates.get(values[8], values[8])
+            yield writer.writerow([_neutralise(value) for value in values])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def lead_bulk(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not _can_bulk(user):
+        messages.error(request, "Your role does not allow bulk changes.")
+        return redirect("leads:list")
+    choices = choices_for(user)
+    form = BulkForm(request.POST, choices=choices)
+    back = request.POST.get("next") or ""
+    target = back if back.startswith("/leads/") else "leads:list"
+    if not form.is_valid():
+        errors = "; ".join(" ".join(str(e) for e in errs) for errs in form.errors.values())
+        messages.error(request, f"Nothing was changed: {errors}")
+        return redirect(target)
+    data = form.cleaned_data
+    ids = set(data["leads"])
+    leads = list(Lead.objects.visible_to(user).select_related("owner").filter(pk__in=sorted(ids)))
+    params: dict[str, Any] = {}
+    if data["action"] == "assign":
+        params["owner"] = User.objects.filter(pk=data["owner"]).first() if data["owner"] else None
+    elif data["action"] == "status":
+        params["status"] = data["status"]
+        params["reason"] = (
+            LostReason.objects.filter(pk=data["reason"]).first() if data["reason"] else None
+        )
+    else:
+        params["tag"] = get_object_or_404(Tag, pk=data["tag"])
+    result = services.lead_bulk_apply(actor=user, leads=leads, action=data["action"], **params)
+    missing = len(ids) - len(leads)
+    if result.done:
+        messages.success(request, f"Updated {len(result.done)} lead(s).")
+    for lead, reason in result.skipped[:10]:
+        messages.warning(request, f"Skipped {lead.number}: {reason}")
+    if len(result.skipped) > 10:
+        messages.warning(request, f"…and {len(result.skipped) - 10} more skipped.")
+    if missing:
+        messages.warning(request, f"Skipped {missing} lead(s) that are not visible to you.")
+    return redirect(target)
+
+
+# --- One lead ---------------------------------------------------------------------------
+
+
+@login_required
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    lead = _lead_or_404(request, pk)
+    choices = choices_for(user)
+    visible = Lead.objects.visible_to(user)
+    duplicates = list(
+        visible.possible_duplicates(
+            email=lead.email,
+            phone_normalized=lead.phone_normalized,
+            last_name=lead.last_name,
+            company=lead.company,
+            exclude_pk=lead.pk,
+        )
+    )
+    version = {"version": lead.version}
+    context = {
+        "lead": lead,
+        "tags": list(lead.tags.all()),
+        "timeline": timeline_of(lead),
+        "duplicates": duplicates,
+        "moves": [Lead.Status(status) for status in services.status_moves(lead, user)],
+        "reason_statuses": Lead.REASON_STATUSES,
+        "can_work": services.can_work_on(user, lead),
+        "can_assign": services.can_assign(user),
+        "status_form": StatusForm(initial=version, choices=choices),
+        "assign_form": AssignForm(initial={**version, "owner": lead.owner_id}, choices=choices),
+        "next_action_form": NextActionForm(
+            initial={
+                **version,
+                "next_action": lead.next_action,
+                "next_action_due": lead.next_action_due,
+            }
+        ),
+        "note_form": NoteForm(),
+    }
+    return render(request, "leads/lead_detail.html", context)
+
+
+def _run(request: HttpRequest, lead: Lead, action: Any, success: str) -> HttpResponse:
+    """Call a service, turn its refusals into messages, and go back to the lead (PRG)."""
+    try:
+        action()
+    except services.LeadConflict as conflict:
+        _say_conflict(request, conflict)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, success)
+    return redirect(lead)
+
+
+@login_required
+@require_POST
+def lead_change_status(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    lead = _lead_or_404(request, pk)
+    form = StatusForm(request.POST, choices=choices_for(user))
+    if not form.is_valid():
+        messages.error(request, "That status change was not understood; nothing was changed.")
+        return redirect(lead)
+    data = form.cleaned_data
+    reason = LostReason.objects.filter(pk=data["reason"]).first() if data["reason"] else None
+    label = Lead.Status(data["status"]).label
+    return _run(
+        request,
+        lead,
+        lambda: services.lead_change_status(
+            lead=lead,
+            actor=user,
+            status=data["status"],
+            reason=reason,
+            expected_version=data["version"],
+        ),
+        f"Status changed to {label}.",
+    )
+
+
+@login_required
+@require_POST
+def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    lead = _lead_or_404(request, pk)
+    form = AssignForm(request.POST, choices=choices_for(user))
+    if not form.is_valid():
+        messages.error(request, "Choose someone from the list; nothing was changed.")
+        return redirect(lead)
+    owner_id = form.cleaned_data["owner"]
+    owner = User.objects.filter(pk=owner_id).first() if owner_id else None
+    return _run(
+        request,
+        lead,
+        lambda: services.lead_assign_owner(
+            lead=lead, actor=user, owner=owner, expected_version=form.cleaned_data["version"]
+        ),
+        f"Assigned to {owner}." if owner else "Moved to the unassigned pool.",
+    )
+
+
+@login_required
+@require_POST
+def lead_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead_or_404(request, pk)
+    return _run(
+        request,
+        lead,
+        lambda: services.lead_claim(lead=lead, actor=_user(request)),
+        "The lead is yours now.",
+    )
+
+
+@login_required
+@require_POST
+def lead_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead_or_404(request, pk)
+    form = NextActionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the due date as a date and time; nothing was changed.")
+        return redirect(lead)
+    data = form.cleaned_data
+    return _run(
+        request,
+        lead,
+        lambda: services.lead_set_next_action(
+            lead=lead,
+            actor=_user(request),
+            next_action=data["next_action"],
+            due=data["next_action_due"],
+            expected_version=data["version"],
+        ),
+        "Next action saved." if data["next_action"] else "Next action cleared.",
+    )
+
+
+@login_required
+@require_POST
+def lead_add_note(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead_or_404(request, pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write something in the note; nothing was saved.")
+        return redirect(lead)
+    data = form.cleaned_data
+    kind = dict(NoteForm.Meta.model.Kind.choices)[data["kind"]]
+    return _run(
+        request,
+        lead,
+        lambda: services.lead_add_note(lead=lead, actor=_user(request), **data),
+        f"{kind} logged.",
+    )
+
+
+# --- Create and edit --------------------------------------------------------------------
+
+
+def _duplicates_for(
+    user: User, data: dict[str, Any], exclude_pk: int | None = None
+) -> dict[str, Any]:
+    """Likely duplicates: the ones the user can open, and how many others exist (and whose)."""
+    candidates = list(
+        Lead.objects.possible_duplicates(
+            email=data.get("email") or "",
+            phone_normalized=normalize_phone(
+                data.get("phone") or "", str(data.get("country") or "")
+            ),
+            last_name=data.get("last_name") or "",
+            company=data.get("company") or "",
+            exclude_pk=exclude_pk,
+        )
+    )
+    visible_ids = set(
+        Lead.objects.visible_to(user)
+        .filter(pk__in=[c.pk for c in candidates])
+        .values_list("pk", flat=True)
+    )
+    hidden = [c for c in candidates if c.pk not in visible_ids]
+    return {
+        "visible": [c for c in candidates if c.pk in visible_ids],
+        "hidden_owners": sorted({str(c.owner) if c.owner else "nobody yet" for c in hidden}),
+        "hidden_count": len(hidden),
+    }
+
+
+@login_required
+def lead_create(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    choices = choices_for(user)
+    form = LeadForm(request.POST or None, choices=choices, can_assign=services.can_assign(user))
+    duplicates = None
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data.pop("version", None)
+        tag_ids = data.pop("tags", [])
+        owner_id = data.pop("owner", None)
+        found = _duplicates_for(user, data)
+        if (found["visible"] or found["hidden_count"]) and not request.POST.get("save_anyway"):
+            duplicates = found
+        else:
+            owner = User.objects.filter(pk=owner_id).first() if owner_id else None
+            try:
+                lead = services.lead_create(
+                    actor=user, owner=owner, tags=Tag.objects.filter(pk__in=tag_ids), **data
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"Lead {lead.number} created.")
+                return redirect(lead)
+    return render(
+        request, "leads/lead_form.html", {"form": form, "duplicates": duplicates, "lead": None}
+    )
+
+
+@login_required
+def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    lead = _lead_or_404(request, pk)
+    if not services.can_work_on(user, lead):
+        messages.error(
+            request,
+            services.CLAIM_FIRST
+            if lead.owner_id is None
+            else services.NOT_YOUR_LEAD.format(owner=lead.owner),
+        )
+        return redirect(lead)
+    form = LeadForm(
+        request.POST or None, instance=lead, choices=choices_for(user), can_assign=False
+    )
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        version = data.pop("version", None) or lead.version
+        tag_ids = data.pop("tags", [])
+        try:
+            services.lead_update(
+                lead=lead,
+                actor=user,
+                expected_version=version,
+                tags=Tag.objects.filter(pk__in=tag_ids),
+                **data,
+            )
+        except services.LeadConflict as conflict:
+            _say_conflict(request, conflict)
+            # Keep what the user typed; saving again now overwrites knowingly.
+            data_copy = request.POST.copy()
+            data_copy["version"] = str(conflict.lead.version)
+            form.data = data_copy
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Lead saved.")
+            return redirect(lead)
+    return render(request, "leads/lead_form.html", {"form": form, "lead": lead})

@@ -164,7 +164,11 @@ def _save(
 ) -> Lead:
     lead.version += 1
     lead.updated_at = now()
-    lead.full_clean(exclude=["search"], validate_unique=False, validate_constraints=False)
+    # Validate the touched fields and the constraints that involve them (one query each);
+    # the database checks them again on save.
+    touched = {*fields, *before}
+    untouched = [f.name for f in Lead._meta.concrete_fields if f.name not in touched]
+    lead.full_clean(exclude=untouched, validate_unique=False)
     lead.save(update_fields=[*fields, "version", "updated_at"])
     after = _snapshot(lead, before)
     changes = {
@@ -250,13 +254,14 @@ def lead_create(
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"lead_create() got fields it does not set: {sorted(unknown)}")
-    if not data.get("number"):
+    numbered_by_hand = bool(data.get("number"))
+    if not numbered_by_hand:
         data.pop("number", None)  # the database numbers it
     lead = Lead(**data, owner=owner, created_by=actor)
     lead.email = lead.email.strip().lower()
     lead.phone_normalized = normalize_phone(lead.phone, str(lead.country or ""))
     lead.team_id = _team_for(owner, actor)
-    lead.full_clean(exclude=["search", "number"], validate_constraints=False)
+    lead.full_clean(exclude=["search"] if numbered_by_hand else ["search", "number"])
     lead.save()
     tags = list(tags)
     if tags:

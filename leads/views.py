@@ -299,6 +299,9 @@ def lead_change_status(request: HttpRequest, pk: int) -> HttpResponse:
 def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     lead = _lead_or_404(request, pk)
+    if not services.can_assign(user):
+        messages.error(request, services.ASSIGN_NOT_ALLOWED)
+        return redirect(lead)
     form = AssignForm(request.POST, choices=choices_for(user))
     if not form.is_valid():
         messages.error(request, "Choose someone from the list; nothing was changed.")

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.models import Membership, Team, User
 from accounts.roles import Role
+from leads.models import LostReason, Tag
 from tests.factories import add_to_team, make_team, make_user
 
 
@@ -46,3 +47,15 @@ def other_manager(other_team: Team) -> User:
 @pytest.fixture
 def admin(db: None) -> User:
     return make_user(email="admin@example.com", role=Role.ADMIN)
+
+
+# Rows that data migrations create are wiped by the flush after a transactional test, so
+# tests ask for them through these fixtures instead of assuming they exist.
+@pytest.fixture
+def reason(db: None) -> LostReason:
+    return LostReason.objects.get_or_create(name="No budget")[0]
+
+
+@pytest.fixture
+def tag(db: None) -> Tag:
+    return Tag.objects.get_or_create(name="Priority")[0]

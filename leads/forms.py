@@ -31,6 +31,7 @@ class LeadForm(forms.ModelForm):
         required=False, coerce=int, widget=forms.SelectMultiple(attrs={"size": 5})
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    website = forms.URLField(required=False, max_length=255, assume_scheme="https")
     next_action_due = forms.DateTimeField(
         required=False, widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
     )

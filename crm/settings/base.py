@@ -275,4 +275,3 @@ LOGGING = {
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 # Response-time target: new leads should be contacted within this many hours.
 LEAD_FIRST_CONTACT_SLA_HOURS = int(os.environ.get("LEAD_FIRST_CONTACT_SLA_HOURS", "24"))
-FORMS_URLFIELD_ASSUME_HTTPS = True  # the Django 6 default, opted into now

@@ -22,9 +22,16 @@ from leads.forms import AssignForm, BulkForm, LeadForm, NextActionForm, NoteForm
 from leads.models import Lead, LostReason, Tag
 from leads.pagination import SORTS, keyset_page
 from leads.phones import normalize_phone
-from leads.selectors import capped_count, choices_for, estimated_lead_count, timeline_of
+from leads.selectors import (
+    COUNT_CAP,
+    capped_count,
+    choices_for,
+    estimated_lead_count,
+    timeline_of,
+)
 
 PER_PAGE = 50
+SEARCH_COUNT_CAP = 1_000
 EXPORT_COLUMNS = [
     ("number", "Lead number"),
     ("first_name", "First name"),
@@ -95,14 +102,16 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     if not filterset.is_filtered and access_scope(user) == Scope.ALL:
         total, estimated, more = estimated_lead_count(), True, False
     else:
-        (total, more), estimated = capped_count(leads.values("pk")), False
+        # A search matching over a thousand leads needs refining more than an exact count.
+        cap = SEARCH_COUNT_CAP if request.GET.get("q") else COUNT_CAP
+        (total, more), estimated = capped_count(leads.values("pk"), cap), False
     context = {
         "filter": filterset,
         "page": page,
         "total": total,
         "total_is_estimate": estimated,
         "total_is_capped": more,
-        "sorts": SORTS.values(),
+        "sort_choices": [(sort.key, sort.label) for sort in SORTS.values()],
         "saved_views": SAVED_VIEWS,
         "bulk_form": BulkForm(choices=choices) if _can_bulk(user) else None,
         "can_export": user.has_perm(f"accounts.{Capability.EXPORT_RECORDS}"),

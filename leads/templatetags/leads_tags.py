@@ -1,8 +1,21 @@
+import html
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+
+from leads.models import OPEN_STATUS_VALUES as OPEN_STATUSES
+from leads.models import LeadRate, LeadStatus
+
+LEAD_STATUS_LABELS = LeadStatus.choices
+LEAD_RATE_LABELS = LeadRate.choices
 
 register = template.Library()
 
@@ -50,3 +63,102 @@ def audit_value(value: object) -> object:
         if timezone.is_aware(moment):
             return date_format(timezone.localtime(moment), "M j, Y H:i")
     return value
+
+
+@register.simple_tag
+def select(
+    name: str,
+    choices: Iterable[tuple[object, object]],
+    selected: object = None,
+    css: str = "form-select form-select-sm",
+    id: str = "",
+    label: str = "",
+    multiple: bool = False,
+) -> str:
+    """A <select> rendered in Python: the list pages show several with dozens of options,
+    and a template loop per option costs more than the whole database query."""
+    chosen = (
+        {str(value) for value in selected}
+        if isinstance(selected, list | tuple)
+        else {"" if selected is None else str(selected)}
+    )
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (value, mark_safe(" selected") if str(value) in chosen else "", text)
+            for value, text in choices
+        ),
+    )
+    return format_html(
+        '<select name="{}" id="{}" class="{}"{}{}>{}</select>',
+        name,
+        id or f"id_{name}",
+        css,
+        format_html(' aria-label="{}"', label) if label else "",
+        mark_safe(' multiple size="3"') if multiple else "",
+        options,
+    )
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _short_date(moment: datetime, with_year: bool) -> str:
+    # English month abbreviations, as LANGUAGE_CODE is en-us; strftime is ~20x cheaper
+    # than date_format, which matters fifty times a page.
+    local = timezone.localtime(moment)
+    if with_year:
+        return f"{local:%b} {local.day}, {local.year}"
+    return f"{local:%b} {local.day}, {local:%H:%M}"
+
+
+@register.simple_tag
+def lead_rows(leads: Iterable[Any], selectable: bool = False) -> str:
+    """The list's rows, rendered in Python: at 50 rows the template engine's per-variable
+    cost was most of the page time (measured with benchmark_leads). Every value that comes
+    from the database goes through ``_esc``."""
+    base = reverse("leads:list")
+    moment = timezone.now()
+    statuses = dict(LEAD_STATUS_LABELS)
+    rates = dict(LEAD_RATE_LABELS)
+    rows = []
+    for lead in leads:
+        href = f"{base}{lead.pk}/"
+        is_open = lead.status in OPEN_STATUSES
+        if lead.next_action:
+            overdue = is_open and lead.next_action_due is not None and lead.next_action_due < moment
+            css = "text-danger fw-semibold" if overdue else "text-body-secondary"
+            next_cell = (
+                f"{_esc(Truncator(lead.next_action).chars(40))}"
+                f'<div class="small {css}">{"Overdue · " if overdue else ""}'
+                f"{_short_date(lead.next_action_due, with_year=False)}</div>"
+            )
+        elif is_open:
+            next_cell = '<span class="badge text-bg-danger">No next action</span>'
+        else:
+            next_cell = ""
+        owner = (
+            _esc(lead.owner)
+            if lead.owner_id
+            else '<span class="badge text-bg-warning">Unassigned</span>'
+        )
+        checkbox = (
+            f'<td><input class="form-check-input" type="checkbox" name="leads" value="{lead.pk}"'
+            f' aria-label="Select {_esc(lead.number)}"></td>'
+            if selectable
+            else ""
+        )
+        rows.append(
+            f'<tr>{checkbox}<td class="text-nowrap"><a href="{href}">{_esc(lead.number)}</a></td>'
+            f'<td><a href="{href}" class="link-body-emphasis">{_esc(lead.full_name)}</a></td>'
+            f"<td>{_esc(lead.company)}</td>"
+            f'<td><span class="badge {status_class(lead.status)}">'
+            f"{_esc(statuses.get(lead.status, lead.status))}</span></td>"
+            f'<td class="{rate_class(lead.rate)}">{_esc(rates.get(lead.rate, ""))}</td>'
+            f"<td>{owner}</td><td>{next_cell}</td>"
+            f'<td class="text-nowrap small">{_short_date(lead.created_at, with_year=True)}'
+            "</td></tr>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308  (database values escaped by _esc)

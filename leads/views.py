@@ -19,7 +19,7 @@ from accounts.roles import Capability
 from leads import services
 from leads.filters import SAVED_VIEWS, LeadFilter
 from leads.forms import AssignForm, BulkForm, LeadForm, NextActionForm, NoteForm, StatusForm
-from leads.models import Lead, LostReason, Tag
+from leads.models import Lead, LeadNote, LostReason, Tag
 from leads.pagination import SORTS, keyset_page
 from leads.phones import normalize_phone
 from leads.selectors import (
@@ -258,7 +258,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "next_action_due": lead.next_action_due,
             }
         ),
-        "note_form": NoteForm(),
+        "note_kinds": LeadNote.Kind.choices,
     }
     return render(request, "leads/lead_detail.html", context)
 
@@ -371,7 +371,7 @@ def lead_add_note(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Write something in the note; nothing was saved.")
         return redirect(lead)
     data = form.cleaned_data
-    kind = dict(NoteForm.Meta.model.Kind.choices)[data["kind"]]
+    kind = LeadNote.Kind(data["kind"]).label
     return _run(
         request,
         lead,

@@ -38,6 +38,7 @@ NOT_UNASSIGNED = "Only unassigned leads can be claimed."
 NEXT_ACTION_NEEDS_DUE = "Give the next action a due date."
 NEXT_ACTION_NEEDS_TEXT = "Say what the next action is."
 CONFLICT = "Someone else changed this lead while you were looking at it."
+LOGGED_CONTACT = {"call": "Logged a call", "email": "Logged an email", "meeting": "Logged a meeting"}
 
 # What the edit form may change directly (status and owner have their own services).
 EDITABLE_FIELDS = [
@@ -431,7 +432,7 @@ def lead_add_note(
             action=AuditEvent.Action.STATUS,
             before=before,
             fields=fields,
-            note=f"Logged a {note.get_kind_display().lower()}",
+            note=LOGGED_CONTACT[kind],
         )
     elif kind in LeadNote.CONTACT_KINDS and lead.first_contacted_at is None:
         lead.first_contacted_at = note.created_at

@@ -38,7 +38,11 @@ NOT_UNASSIGNED = "Only unassigned leads can be claimed."
 NEXT_ACTION_NEEDS_DUE = "Give the next action a due date."
 NEXT_ACTION_NEEDS_TEXT = "Say what the next action is."
 CONFLICT = "Someone else changed this lead while you were looking at it."
-LOGGED_CONTACT = {"call": "Logged a call", "email": "Logged an email", "meeting": "Logged a meeting"}
+LOGGED_CONTACT = {
+    "call": "Logged a call",
+    "email": "Logged an email",
+    "meeting": "Logged a meeting",
+}
 
 # What the edit form may change directly (status and owner have their own services).
 EDITABLE_FIELDS = [

@@ -1,16 +1,31 @@
-"""The run command's first-run path: migrations are applied and the demo team exists."""
+"""The run command's first-run path: migrations are applied, the demo team exists, and the
+demo leads make a living CRM. Each seed_demo run makes ~300 leads through the services, so
+the lead checks share one run."""
 
 from __future__ import annotations
 
+import random
+import zoneinfo
+from collections import Counter
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import Count, F
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Membership, Team, User
 from accounts.roles import Role
+from crm.models import AuditEvent
+from leads import demo
+from leads.demo import DEMO_EMAIL_TLD
+from leads.models import Lead, LeadNote, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +38,11 @@ def test_no_migration_is_left_to_apply() -> None:
     assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []
 
 
-def test_seed_demo_creates_the_team_and_prints_the_logins() -> None:
-    out = StringIO()
-    call_command("seed_demo", "--password", "pw-for-the-demo-1", stdout=out)
-    printed = out.getvalue()
+def _check_the_team_and_the_printed_logins(printed: str, password: str) -> None:
     for email in DEMO_EMAILS:
         assert email in printed
-        assert User.objects.get(email=email).check_password("pw-for-the-demo-1")
-    assert "pw-for-the-demo-1" in printed
+        assert User.objects.get(email=email).check_password(password)
+    assert password in printed
 
     team = Team.objects.get()
     roles = {m.user.email: m.role for m in team.memberships.select_related("user")}
@@ -43,11 +55,145 @@ def test_seed_demo_creates_the_team_and_prints_the_logins() -> None:
     assert User.objects.get(email="rep1@example.com").role == Role.REP
 
 
-def test_seed_demo_twice_duplicates_nothing() -> None:
-    call_command("seed_demo", stdout=StringIO())
-    call_command("seed_demo", "--password", "another-pass-22", stdout=StringIO())
+def _signs_in(email: str, password: str) -> bool:
+    client = Client()
+    response = client.post(reverse("login"), {"username": email, "password": password})
+    return response.status_code == 302 and "_auth_user_id" in client.session
+
+
+def _due_today_for_owner(lead: Lead) -> bool:
+    """Due today as the owner sees it: the list's "Due today" uses their timezone."""
+    assert lead.owner is not None
+    assert lead.next_action_due is not None
+    owner_tz = zoneinfo.ZoneInfo(lead.owner.timezone)
+    return (
+        lead.next_action_due.astimezone(owner_tz).date()
+        == timezone.now().astimezone(owner_tz).date()
+    )
+
+
+def test_seed_demo_makes_the_team_and_a_living_crm_and_twice_duplicates_nothing() -> None:
+    # One run serves every check: each run makes ~300 leads through the services.
+    out = StringIO()
+    call_command("seed_demo", "--password", "pw-for-the-demo-1", stdout=out)
+    _check_the_team_and_the_printed_logins(out.getvalue(), "pw-for-the-demo-1")
+    count = _check_the_demo_leads()
+    assert f"Leads: {count} in the database ({count} demo leads created)." in out.getvalue()
+
+    # Every demo login works through the sign-in form.
+    for email in DEMO_EMAILS:
+        assert _signs_in(email, "pw-for-the-demo-1"), email
+
+    # A second run changes passwords but duplicates nothing.
+    notes, history = LeadNote.objects.count(), AuditEvent.objects.count()
+    out = StringIO()
+    call_command("seed_demo", "--password", "another-pass-22", stdout=out)
+    assert Lead.objects.count() == count
+    assert (LeadNote.objects.count(), AuditEvent.objects.count()) == (notes, history)
+    assert f"Leads: {count} in the database (demo leads were already there)." in out.getvalue()
     assert User.objects.count() == 4
     assert Team.objects.count() == 1
     assert Membership.objects.count() == 3
     assert all(user.groups.count() == 1 for user in User.objects.all())
     assert User.objects.get(email="rep2@example.com").check_password("another-pass-22")
+    assert _signs_in("rep2@example.com", "another-pass-22")
+
+
+def _check_the_demo_leads() -> int:
+    """What a new user should find: a CRM that has been in use for three months."""
+    now = timezone.now()
+    leads = Lead.objects.all()
+    count = leads.count()
+    assert 250 <= count <= 350
+    assert not leads.exclude(email="").exclude(email__endswith=DEMO_EMAIL_TLD).exists()
+
+    # Every status but converted (conversion seeds its own data later).
+    statuses = set(leads.values_list("status", flat=True))
+    assert statuses == set(Lead.Status.values) - {Lead.Status.CONVERTED}
+
+    # Owned by both reps, the manager, and some left in the unassigned pool.
+    owners = Counter(
+        email or "unassigned" for email in leads.values_list("owner__email", flat=True)
+    )
+    assert set(owners) == {
+        "rep1@example.com",
+        "rep2@example.com",
+        "manager@example.com",
+        "unassigned",
+    }
+    assert all(owners[key] >= 20 for key in ("rep1@example.com", "rep2@example.com", "unassigned"))
+    assert not leads.filter(owner__isnull=True, status=Lead.Status.QUALIFIED).exists()
+
+    # Every source is used; some leads are tagged; qualified leads carry BANT.
+    assert set(Source.objects.filter(is_active=True).values_list("name", flat=True)) == set(
+        leads.values_list("source__name", flat=True)
+    )
+    assert leads.filter(tags__isnull=False).distinct().count() >= 20
+    assert set(leads.exclude(rate="").values_list("rate", flat=True)) == set(Lead.Rate.values)
+    qualified = leads.filter(status=Lead.Status.QUALIFIED)
+    assert not qualified.filter(budget__isnull=True).exists()
+    assert not qualified.filter(authority="").exists()
+    assert not qualified.filter(next_action_due__isnull=True).exists()
+    assert not leads.filter(status__in=Lead.REASON_STATUSES, lost_reason__isnull=True).exists()
+
+    # Next actions: overdue, due today (in the owner's timezone), upcoming, and missing.
+    open_leads = leads.filter(status__in=Lead.OPEN_STATUSES)
+    assert open_leads.filter(next_action_due__lt=now).count() >= 10
+    assert open_leads.filter(next_action_due__gt=now).count() >= 10
+    assert open_leads.filter(owner__isnull=False, next_action="").count() >= 5
+    dated = open_leads.filter(next_action_due__isnull=False).select_related("owner")
+    assert sum(_due_today_for_owner(lead) for lead in dated) >= 5
+
+    # Deliberate near-duplicates, so the duplicate hints show.
+    repeated_emails = (
+        leads.exclude(email="").values("email").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    repeated_phones = (
+        leads.exclude(phone_normalized="")
+        .values("phone_normalized")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    assert repeated_emails.count() >= 2
+    assert repeated_phones.count() >= 2
+
+    # Notes of every kind and a history written by the services, by the right people.
+    kinds = Counter(LeadNote.objects.filter(lead__in=leads).values_list("kind", flat=True))
+    assert set(kinds) == set(LeadNote.Kind.values)
+    events = AuditEvent.objects.filter(
+        target_type=ContentType.objects.get_for_model(Lead), target_id__in=leads.values("pk")
+    )
+    actions = Counter(events.values_list("action", flat=True))
+    assert actions[AuditEvent.Action.CREATED] == count
+    for action in ("status", "assigned", "claimed", "next_action", "tagged", "updated"):
+        assert actions[action] > 0, action
+    reopened = events.filter(action="status", changes__status__0__in=["Lost", "Unqualified"])
+    assert reopened.exists()
+    reopened_by = set(reopened.values_list("actor__email", flat=True))
+    assert reopened_by == {"manager@example.com"}
+    assert leads.filter(status=Lead.Status.CONTACTED, first_contacted_at__isnull=True).count() == 0
+
+    # Spread over the last ~90 days; every step back-dated (none stamped "now", none later).
+    ages = [(now - created).days for created in leads.values_list("created_at", flat=True)]
+    assert max(ages) >= 60
+    assert max(ages) <= 91
+    assert min(ages) == 0
+    assert not events.filter(occurred_at__gt=now - timedelta(minutes=4)).exists()
+    assert not LeadNote.objects.filter(created_at__gt=now - timedelta(minutes=4)).exists()
+    assert not leads.filter(updated_at__gt=now - timedelta(minutes=4)).exists()
+    assert not leads.filter(first_contacted_at__lt=F("created_at")).exists()
+    assert not leads.filter(closed_at__lt=F("created_at")).exists()
+
+    return count
+
+
+def test_the_demo_leads_are_the_same_people_every_time() -> None:
+    def people() -> list[tuple[str, str, str, object]]:
+        rng = random.Random(demo.SEED)
+        specs = demo._specs(rng)
+        demo._add_personas(specs, rng)
+        return [(spec.owner, spec.status, spec.source, spec.persona) for spec in specs]
+
+    first = people()
+    assert first == people()
+    assert len(first) == sum(sum(mix.values()) for mix in demo.STATUS_MIX.values())

@@ -3,6 +3,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts import demo
+from leads import demo as demo_leads
+from leads.models import Lead
 
 DEFAULT_PASSWORD = "demo-crm-2026"  # noqa: S105  (a demo login, printed on purpose)
 
@@ -19,6 +21,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, password: str, **options: Any) -> None:
         users = demo.seed_users(password=password)
+        by_email = {user.email: user for user in users}
+        created = demo_leads.seed_leads(
+            admin=by_email["admin@example.com"],
+            manager=by_email["manager@example.com"],
+            rep1=by_email["rep1@example.com"],
+            rep2=by_email["rep2@example.com"],
+        )
+        total = Lead.objects.count()
+        made = f"{created} demo leads created" if created else "demo leads were already there"
+        self.stdout.write(f"Leads: {total} in the database ({made}).")
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Sign in with:"))
         for user in users:
             role = user.role.label if user.role else "no role"

@@ -1,4 +1,4 @@
-"""Demo leads for ``seed_demo``: about 300 leads that look like a team's last three months.
+"""Demo leads for ``seed_demo``: ~280 leads that look like a team's last three months.
 
 Every lead is made and moved through the real services (``leads.services``) by the demo users
 who would have done it: admins import and capture web leads into the pool, the manager
@@ -43,41 +43,27 @@ SPAN_DAYS = 90
 
 # How many leads end in each status, per owner. Converted is left out on purpose: a lead
 # becomes converted only through the conversion feature, which seeds its own deals.
+MIX_COLUMNS = [
+    "new",
+    "not_contacted",
+    "contacted",
+    "qualified",
+    "unqualified",
+    "lost",
+    "junk",
+    "canceled",
+]
 STATUS_MIX: dict[str, dict[str, int]] = {
-    "rep1": {
-        "new": 14,
-        "not_contacted": 10,
-        "contacted": 28,
-        "qualified": 20,
-        "unqualified": 9,
-        "lost": 13,
-        "junk": 5,
-        "canceled": 6,
-    },
-    "rep2": {
-        "new": 14,
-        "not_contacted": 10,
-        "contacted": 28,
-        "qualified": 20,
-        "unqualified": 9,
-        "lost": 13,
-        "junk": 5,
-        "canceled": 6,
-    },
-    "manager": {
-        "new": 3,
-        "not_contacted": 2,
-        "contacted": 8,
-        "qualified": 7,
-        "unqualified": 3,
-        "lost": 4,
-        "junk": 1,
-        "canceled": 2,
-    },
-    "pool": {"new": 34, "not_contacted": 10, "lost": 5, "junk": 8, "canceled": 3},
+    owner: dict(zip(MIX_COLUMNS, counts, strict=True))
+    for owner, counts in {
+        "rep1": (13, 9, 26, 18, 8, 12, 5, 5),
+        "rep2": (13, 9, 26, 18, 8, 12, 5, 5),
+        "manager": (3, 2, 8, 6, 3, 3, 1, 2),
+        "pool": (32, 9, 0, 0, 0, 4, 8, 3),  # the pool is never contacted nor qualified
+    }.items()
 }
 
-# Where leads come from: inbound ones land in the pool first, outbound ones a rep types in.
+# Where leads come from: inbound ones come in by themselves, outbound ones a rep types in.
 INBOUND_SOURCES = {
     "Web form": 35,
     "Email": 12,
@@ -387,7 +373,9 @@ class PersonaMaker:
                 [("SEO", "Expert"), ("Test", "Test"), ("Free", "Offer"), ("Web", "Design Pro")]
             )
             domain = rng.choice(["rank-boost", "best-offers-now", "qwerty", "promo-mail"])
-            email = f"{_slug(first)}{rng.randint(10, 99)}@{domain}{DEMO_EMAIL_TLD}"
+            email = ""
+            while not email or email in self.emails:
+                email = f"{_slug(first)}{rng.randint(10, 999)}@{domain}{DEMO_EMAIL_TLD}"
             self.emails.add(email)
             return Persona(first, last, "", domain, "", email, "", "", "")
         country, regions, suffix = self._country()

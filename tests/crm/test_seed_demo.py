@@ -1,5 +1,5 @@
 """The run command's first-run path: migrations are applied, the demo team exists, and the
-demo leads make a living CRM. Each seed_demo run makes ~300 leads through the services, so
+demo leads make a living CRM. Each seed_demo run makes ~280 leads through the services, so
 the lead checks share one run."""
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _due_today_for_owner(lead: Lead) -> bool:
 
 
 def test_seed_demo_makes_the_team_and_a_living_crm_and_twice_duplicates_nothing() -> None:
-    # One run serves every check: each run makes ~300 leads through the services.
+    # One run serves every check: each run makes ~280 leads through the services.
     out = StringIO()
     call_command("seed_demo", "--password", "pw-for-the-demo-1", stdout=out)
     _check_the_team_and_the_printed_logins(out.getvalue(), "pw-for-the-demo-1")

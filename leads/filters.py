@@ -42,10 +42,11 @@ class LeadFilter(django_filters.FilterSet):
     """The list's filters. Every choice offered is already limited to what the user sees."""
 
     q = django_filters.CharFilter(method="filter_search", label="Search")
+    # One select in the page; the URL may still carry several (?status=new&status=contacted).
     status = django_filters.MultipleChoiceFilter(
-        choices=Lead.Status.choices,
-        distinct=False,  # a plain IN on one column: DISTINCT would stop the index serving ORDER BY
-        widget=forms.SelectMultiple(attrs={"size": 3, "class": "form-select form-select-sm"}),
+        choices=[("open", "All open"), *Lead.Status.choices],
+        method="filter_status",
+        widget=forms.SelectMultiple,
     )
     rate = django_filters.ChoiceFilter(choices=Lead.Rate.choices, empty_label="Any rate")
     owner = django_filters.ChoiceFilter(method="filter_owner", empty_label="Anyone")
@@ -106,6 +107,13 @@ class LeadFilter(django_filters.FilterSet):
         for word in words:
             queryset = queryset.filter(search__contains=word)
         return queryset
+
+    def filter_status(self, queryset: LeadQuerySet, name: str, value: list[str]) -> LeadQuerySet:
+        statuses = set(value)
+        if "open" in statuses:
+            statuses = (statuses - {"open"}) | set(Lead.OPEN_STATUSES)
+        # A plain IN on one column; no DISTINCT, so the index can serve the ORDER BY.
+        return queryset.filter(status__in=sorted(statuses))
 
     def filter_owner(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
         if value == "me":

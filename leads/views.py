@@ -112,6 +112,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "total_is_estimate": estimated,
         "total_is_capped": more,
         "sort_choices": [(sort.key, sort.label) for sort in SORTS.values()],
+        "status_choices": [("", "Any status"), ("open", "All open"), *Lead.Status.choices],
         "saved_views": SAVED_VIEWS,
         "bulk_form": BulkForm(choices=choices) if _can_bulk(user) else None,
         "can_export": user.has_perm(f"accounts.{Capability.EXPORT_RECORDS}"),

@@ -450,3 +450,13 @@ def test_detail_page_query_count_is_constant(
     client = client_for(rep)
     with django_assert_max_num_queries(10):
         assert client.get(reverse("leads:detail", args=[lead.pk])).status_code == 200
+
+
+def test_all_open_status_filter(manager: User, rep: User, reason: LostReason) -> None:
+    open_lead = make_lead(rep, email="open@x.com")
+    lost = make_lead(rep, email="lost@x.com")
+    services.lead_change_status(lead=lost, actor=rep, status=Status.LOST, reason=reason)
+    client = client_for(manager)
+    assert listed(client, "?status=open") == [open_lead.number]
+    assert listed(client, "?status=lost") == [lost.number]
+    assert set(listed(client, "?status=lost&status=new")) == {open_lead.number, lost.number}

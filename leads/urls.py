@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.lead_list, name="list"),
     path("new/", views.lead_create, name="create"),
     path("export/", views.lead_export, name="export"),
+    path("count/", views.lead_count, name="count"),
     path("bulk/", views.lead_bulk, name="bulk"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),

@@ -80,46 +80,63 @@ def _say_conflict(request: HttpRequest, conflict: services.LeadConflict) -> None
 # --- The list -----------------------------------------------------------------------------
 
 
-@login_required
-@vary_on_headers("HX-Request")
-def lead_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    choices = choices_for(user)
-    filterset = LeadFilter(
+def _filtered(request: HttpRequest, user: User, choices: Any) -> LeadFilter:
+    return LeadFilter(
         request.GET or None,
         queryset=Lead.objects.visible_to(user).for_list(),
         user=user,
         choices=choices,
     )
-    leads = filterset.qs
+
+
+def _count_context(request: HttpRequest, user: User, filterset: LeadFilter) -> dict[str, Any]:
+    if not filterset.is_filtered and access_scope(user) == Scope.ALL:
+        return {"total": estimated_lead_count(), "total_is_estimate": True}
+    # A search matching over a thousand leads needs refining more than an exact count.
+    cap = SEARCH_COUNT_CAP if request.GET.get("q") else COUNT_CAP
+    total, more = capped_count(filterset.qs.values("pk"), cap)
+    return {"total": total, "total_is_capped": more}
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def lead_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    choices = choices_for(user)
+    filterset = _filtered(request, user, choices)
     page = keyset_page(
-        leads,
+        filterset.qs,
         sort_key=request.GET.get("sort"),
         after=request.GET.get("cursor"),
         before=request.GET.get("before"),
         per_page=PER_PAGE,
     )
-    if not filterset.is_filtered and access_scope(user) == Scope.ALL:
-        total, estimated, more = estimated_lead_count(), True, False
-    else:
-        # A search matching over a thousand leads needs refining more than an exact count.
-        cap = SEARCH_COUNT_CAP if request.GET.get("q") else COUNT_CAP
-        (total, more), estimated = capped_count(leads.values("pk"), cap), False
+    # Counting a broad search costs more than the page itself: the page asks for it
+    # after it has loaded (htmx), and says "50+" without JavaScript.
+    defer_count = bool(request.GET.get("q")) and page.has_next
     context = {
         "filter": filterset,
         "page": page,
-        "total": total,
-        "total_is_estimate": estimated,
-        "total_is_capped": more,
+        "count_deferred": defer_count,
         "sort_choices": [(sort.key, sort.label) for sort in SORTS.values()],
         "status_choices": [("", "Any status"), ("open", "All open"), *Lead.Status.choices],
         "saved_views": SAVED_VIEWS,
         "bulk_form": BulkForm(choices=choices) if _can_bulk(user) else None,
         "can_export": user.has_perm(f"accounts.{Capability.EXPORT_RECORDS}"),
     }
+    if not defer_count:
+        context.update(_count_context(request, user, filterset))
     is_htmx = bool(getattr(request, "htmx", False))
     template = "leads/lead_list.html#results" if is_htmx else "leads/lead_list.html"
     return render(request, template, context)
+
+
+@login_required
+def lead_count(request: HttpRequest) -> HttpResponse:
+    """How many leads the list's filters match (capped), for the deferred count."""
+    user = _user(request)
+    filterset = _filtered(request, user, choices_for(user))
+    return render(request, "leads/lead_list.html#count", _count_context(request, user, filterset))
 
 
 def _can_bulk(user: User) -> bool:

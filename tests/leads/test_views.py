@@ -460,3 +460,21 @@ def test_all_open_status_filter(manager: User, rep: User, reason: LostReason) ->
     assert listed(client, "?status=open") == [open_lead.number]
     assert listed(client, "?status=lost") == [lost.number]
     assert set(listed(client, "?status=lost&status=new")) == {open_lead.number, lost.number}
+
+
+def test_a_broad_search_defers_its_count(manager: User, rep: User, rep_b: User) -> None:
+    from leads import views
+
+    for i in range(4):
+        make_lead(rep, company="Broadmatch Ltd", email=f"b{i}@x.com")
+    per_page, views.PER_PAGE = views.PER_PAGE, 3
+    try:
+        html = client_for(manager).get(reverse("leads:list") + "?q=broadmatch").content.decode()
+    finally:
+        views.PER_PAGE = per_page
+    assert "3+ leads, newest first" in html
+    assert 'hx-get="/leads/count/?q=broadmatch"' in html
+    count = client_for(manager).get(reverse("leads:count") + "?q=broadmatch").content.decode()
+    assert count.strip() == "<span>4 leads</span>"
+    scoped = client_for(rep_b).get(reverse("leads:count") + "?q=broadmatch").content.decode()
+    assert scoped.strip() == "<span>0 leads</span>"  # the count is scoped like the list

@@ -3,10 +3,7 @@ duplicate warning on create, log a call, set the next action, qualify."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,42 +18,10 @@ from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DETAIL_URL = re.compile(r"/leads/\d+/$")
 # Screenshots for people to look at (not asserted on).
 DETAIL_SHOT = "/tmp/lead_detail.png"  # noqa: S108
 LIST_SHOT = "/tmp/lead_list.png"  # noqa: S108
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-# itself are synchronous and safe, so Django's async guard is lifted for this module.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_rep_creates_a_lead_past_the_duplicate_warning_and_works_it(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,7 +29,7 @@ REOPEN_NEEDS_MANAGER = "Only a manager can reopen a closed lead."
 CONVERTED_IS_FINAL = "A converted lead stays converted; work on its deal instead."
 ALREADY_IN_STATUS = "The lead is already {status}."
 CLAIM_FIRST = "Claim this lead before working on it."
-NOT_YOUR_LEAD = "This lead belongs to {owner}; ask a manager to reassign it."
+NOT_YOUR_LEAD = "This belongs to {owner}; ask a manager to reassign it."
 ASSIGN_NOT_ALLOWED = "Only managers and admins can assign leads to someone."
 ASSIGNEE_OUT_OF_SCOPE = "{user} is not in a team you manage."
 ASSIGNEE_INACTIVE = "{user} is deactivated and cannot own leads."
@@ -75,6 +75,13 @@ EDITABLE_FIELDS = [
 ]
 
 
+class OwnedRecord(Protocol):
+    """A record with an owner: a lead, a deal, a contact, a company."""
+
+    owner_id: int | None
+    owner: Any
+
+
 class LeadConflict(Exception):
     """A write based on an old version of the lead; carries what changed since."""
 
@@ -95,8 +102,9 @@ class LeadConflict(Exception):
 # --- Permissions ------------------------------------------------------------------------
 
 
-def can_work_on(user: User, lead: Lead) -> bool:
-    """Reps work on their own leads; managers and admins on any lead they can see."""
+def can_work_on(user: User, lead: OwnedRecord) -> bool:
+    """Reps work on their own records; managers and admins on any record they can see
+    (what they can see is ``visible_to``'s business). Leads, deals, contacts alike."""
     return access_scope(user) != Scope.OWN or lead.owner_id == user.pk
 
 
@@ -108,7 +116,7 @@ def can_reopen(user: User) -> bool:
     return user.has_perm(f"accounts.{Capability.REOPEN_RECORD}")
 
 
-def _require_work(user: User, lead: Lead) -> None:
+def require_work(user: User, lead: OwnedRecord) -> None:
     if can_work_on(user, lead):
         return
     if lead.owner_id is None:
@@ -116,7 +124,7 @@ def _require_work(user: User, lead: Lead) -> None:
     raise ValidationError(NOT_YOUR_LEAD.format(owner=lead.owner))
 
 
-def _check_assignee(actor: User, owner: User) -> None:
+def check_assignee(actor: User, owner: User) -> None:
     if not owner.is_active:
         raise ValidationError(ASSIGNEE_INACTIVE.format(user=owner))
     if not User.objects.visible_to(actor).filter(pk=owner.pk).exists():
@@ -149,7 +157,7 @@ def _locked(lead: Lead, expected_version: int | None) -> Lead:
     return locked
 
 
-def _snapshot(lead: Lead, fields: Iterable[str]) -> dict[str, Any]:
+def snapshot(lead: Lead, fields: Iterable[str]) -> dict[str, Any]:
     return {name: lead.display_value(name) for name in fields}
 
 
@@ -158,7 +166,7 @@ def _label(name: str) -> str:
     return str(getattr(field, "verbose_name", name))
 
 
-def _save(
+def save_with_history(
     lead: Lead,
     *,
     actor: User | None,
@@ -175,7 +183,7 @@ def _save(
     untouched = [f.name for f in Lead._meta.concrete_fields if f.name not in touched]
     lead.full_clean(exclude=untouched, validate_unique=False)
     lead.save(update_fields=[*fields, "version", "updated_at"])
-    after = _snapshot(lead, before)
+    after = snapshot(lead, before)
     changes = {
         _label(name): (before[name], after[name]) for name in before if before[name] != after[name]
     }
@@ -183,7 +191,7 @@ def _save(
     return lead
 
 
-def _apply_status(lead: Lead, status: str, reason: LostReason | None, at: datetime) -> list[str]:
+def apply_status(lead: Lead, status: str, reason: LostReason | None, at: datetime) -> list[str]:
     """Set a status and the timestamps it implies; returns the fields touched."""
     touched = ["status"]
     was_open = lead.is_open
@@ -253,7 +261,7 @@ def lead_create(
     if owner is not None and owner != actor:
         if not can_assign(actor):
             raise ValidationError(ASSIGN_NOT_ALLOWED)
-        _check_assignee(actor, owner)
+        check_assignee(actor, owner)
     elif owner is None and access_scope(actor) == Scope.OWN:
         owner = actor
     unknown = set(data) - set(EDITABLE_FIELDS)
@@ -289,8 +297,8 @@ def lead_update(
     if unknown:
         raise TypeError(f"lead_update() got fields it does not set: {sorted(unknown)}")
     lead = _locked(lead, expected_version)
-    _require_work(actor, lead)
-    before = _snapshot(lead, [*data, *(["tags"] if tags is not None else [])])
+    require_work(actor, lead)
+    before = snapshot(lead, [*data, *(["tags"] if tags is not None else [])])
     for name, value in data.items():
         setattr(lead, name, value)
     if tags is not None:
@@ -302,7 +310,9 @@ def lead_update(
         fields.append("phone_normalized")
     if lead.status == Status.QUALIFIED and (not lead.next_action or not lead.next_action_due):
         raise ValidationError(QUALIFIED_NEEDS_NEXT_ACTION)
-    return _save(lead, actor=actor, action=AuditEvent.Action.UPDATED, before=before, fields=fields)
+    return save_with_history(
+        lead, actor=actor, action=AuditEvent.Action.UPDATED, before=before, fields=fields
+    )
 
 
 @transaction.atomic
@@ -316,12 +326,12 @@ def lead_change_status(
     note: str = "",
 ) -> Lead:
     lead = _locked(lead, expected_version)
-    _require_work(actor, lead)
+    require_work(actor, lead)
     _check_status_move(lead, status, actor, reason)
     tracked = ["status", "lost_reason"]
-    before = _snapshot(lead, tracked)
-    fields = _apply_status(lead, status, reason, now())
-    return _save(
+    before = snapshot(lead, tracked)
+    fields = apply_status(lead, status, reason, now())
+    return save_with_history(
         lead, actor=actor, action=AuditEvent.Action.STATUS, before=before, fields=fields, note=note
     )
 
@@ -334,16 +344,16 @@ def lead_assign_owner(
     if not can_assign(actor):
         raise ValidationError(ASSIGN_NOT_ALLOWED)
     if owner is not None:
-        _check_assignee(actor, owner)
+        check_assignee(actor, owner)
     lead = _locked(lead, expected_version)
     if lead.owner_id == (owner.pk if owner else None):
         return lead
     if owner is None and lead.status == Status.QUALIFIED:
         raise ValidationError(QUALIFIED_NEEDS_OWNER)
-    before = _snapshot(lead, ["owner", "team"])
+    before = snapshot(lead, ["owner", "team"])
     lead.owner = owner
     lead.team_id = _team_for(owner, actor) if owner is not None else lead.team_id
-    return _save(
+    return save_with_history(
         lead,
         actor=actor,
         action=AuditEvent.Action.ASSIGNED,
@@ -362,10 +372,10 @@ def lead_claim(*, lead: Lead, actor: User) -> Lead:
         if lead.owner_id is None:  # it was free when the user looked
             raise ValidationError(ALREADY_CLAIMED.format(owner=locked.owner))
         raise ValidationError(NOT_UNASSIGNED)
-    before = _snapshot(locked, ["owner", "team"])
+    before = snapshot(locked, ["owner", "team"])
     locked.owner = actor
     locked.team_id = _team_for(actor, actor) or locked.team_id
-    return _save(
+    return save_with_history(
         locked,
         actor=actor,
         action=AuditEvent.Action.CLAIMED,
@@ -389,13 +399,13 @@ def lead_set_next_action(
     if due is not None and not next_action:
         raise ValidationError(NEXT_ACTION_NEEDS_TEXT)
     lead = _locked(lead, expected_version)
-    _require_work(actor, lead)
+    require_work(actor, lead)
     if not next_action and lead.status == Status.QUALIFIED:
         raise ValidationError(QUALIFIED_NEEDS_NEXT_ACTION)
-    before = _snapshot(lead, ["next_action", "next_action_due"])
+    before = snapshot(lead, ["next_action", "next_action_due"])
     lead.next_action = next_action
     lead.next_action_due = due
-    return _save(
+    return save_with_history(
         lead,
         actor=actor,
         action=AuditEvent.Action.NEXT_ACTION,
@@ -416,7 +426,7 @@ def lead_add_note(
 ) -> LeadNote:
     """Log a call, email, meeting or note. A logged contact counts as the first contact."""
     lead = _locked(lead, None)
-    _require_work(actor, lead)
+    require_work(actor, lead)
     note = LeadNote(
         lead=lead,
         kind=kind,
@@ -428,9 +438,9 @@ def lead_add_note(
     note.full_clean()
     note.save()
     if kind in LeadNote.CONTACT_KINDS and lead.status == Status.NEW:
-        before = _snapshot(lead, ["status"])
-        fields = _apply_status(lead, Status.CONTACTED, None, note.created_at)
-        _save(
+        before = snapshot(lead, ["status"])
+        fields = apply_status(lead, Status.CONTACTED, None, note.created_at)
+        save_with_history(
             lead,
             actor=actor,
             action=AuditEvent.Action.STATUS,
@@ -447,13 +457,15 @@ def lead_add_note(
 @transaction.atomic
 def lead_add_tags(*, lead: Lead, actor: User, tags: Iterable[Tag]) -> Lead:
     lead = _locked(lead, None)
-    _require_work(actor, lead)
+    require_work(actor, lead)
     new = [tag for tag in tags if tag not in set(lead.tags.all())]
     if not new:
         return lead
-    before = _snapshot(lead, ["tags"])
+    before = snapshot(lead, ["tags"])
     lead.tags.add(*new)
-    return _save(lead, actor=actor, action=AuditEvent.Action.TAGGED, before=before, fields=[])
+    return save_with_history(
+        lead, actor=actor, action=AuditEvent.Action.TAGGED, before=before, fields=[]
+    )
 
 
 # --- Bulk actions -----------------------------------------------------------------------

@@ -275,3 +275,5 @@ LOGGING = {
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 # Response-time target: new leads should be contacted within this many hours.
 LEAD_FIRST_CONTACT_SLA_HOURS = int(os.environ.get("LEAD_FIRST_CONTACT_SLA_HOURS", "24"))
+# Currency of new deals (ISO 4217).
+DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")

@@ -1,0 +1,311 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.timezone import now
+
+from accounts.models import Scope, Team, User, access_scope
+from leads.models import Lead, LostReason, managed_scope_of, team_ids_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+
+class OwnedQuerySet(models.QuerySet[Any]):
+    """Row-level scoping shared by deals, contacts and companies: the same rule as leads
+    (a rep: their own and the unassigned pool; a manager: their teams'; an admin: all)."""
+
+    def visible_to(self, user: User | AnonymousUser) -> Any:
+        if not isinstance(user, User) or not user.is_active:
+            return self.none()
+        scope = access_scope(user)
+        if scope == Scope.ALL:
+            return self.all()
+        if scope == Scope.TEAM:
+            teams, people = managed_scope_of(user)
+            return self.filter(
+                Q(owner_id__in=people)
+                | Q(team_id__in=teams)
+                | Q(owner__isnull=True, team__isnull=True)
+            )
+        return self.filter(
+            Q(owner_id=user.pk)
+            | Q(owner__isnull=True, team__isnull=True)
+            | Q(owner__isnull=True, team_id__in=team_ids_of(user))
+        )
+
+
+class Owned(models.Model):
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class Stage(models.Model):
+    """A pipeline column. Admins manage them; a default set comes with migration 0002."""
+
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    name = models.CharField(max_length=60, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    probability = models.PositiveSmallIntegerField(
+        default=0, help_text="Default chance to win, in percent, for deals in this stage."
+    )
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.OPEN)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__lte=100), name="stage_probability_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["open", "won", "lost"]), name="stage_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.kind != self.Kind.OPEN
+
+
+class Company(Owned):
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, blank=True, help_text="e.g. acme.com")
+    website = models.URLField(max_length=255, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    size = models.CharField("employees", max_length=20, blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "companies"
+        indexes = [
+            models.Index(Lower("name"), name="company_name_ci_idx"),
+            models.Index(fields=["domain"], name="company_domain_idx", condition=~Q(domain="")),
+            models.Index(fields=["owner", "name"], name="company_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("deals:company", args=[self.pk])
+
+
+class Contact(Owned):
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    phone_normalized = models.CharField(max_length=20, blank=True, editable=False)
+    job_title = models.CharField(max_length=150, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    source_lead = models.ForeignKey(
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
+        editable=False,
+    )
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        indexes = [
+            models.Index(fields=["email"], name="contact_email_idx", condition=~Q(email="")),
+            models.Index(
+                fields=["phone_normalized"],
+                name="contact_phone_idx",
+                condition=~Q(phone_normalized=""),
+            ),
+            models.Index(fields=["owner", "last_name"], name="contact_owner_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(first_name="") | ~Q(last_name=""),
+                name="contact_has_a_name",
+                violation_error_message="Enter a first or a last name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_absolute_url(self) -> str:
+        return reverse("deals:contact", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class DealQuerySet(OwnedQuerySet):
+    def open(self) -> Any:
+        return self.filter(stage__kind=Stage.Kind.OPEN)
+
+    def for_list(self) -> Any:
+        return self.select_related("owner", "stage", "company")
+
+
+class Deal(Owned):
+    title = models.CharField(max_length=200)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
+    )
+    value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    probability = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Leave empty to use the stage's probability."
+    )
+    expected_close_date = models.DateField(null=True, blank=True)
+    source_lead = models.OneToOneField(
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deal",
+        editable=False,
+    )
+    lost_reason = models.ForeignKey(
+        LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
+    )
+    next_action = models.CharField(max_length=200, blank=True)
+    next_action_due = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stage_changed_at = models.DateTimeField(default=now, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = DealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="deal_created_idx"),
+            models.Index(fields=["stage", "created_at", "id"], name="deal_stage_created_idx"),
+            models.Index(
+                fields=["owner", "stage", "created_at", "id"], name="deal_owner_stage_idx"
+            ),
+            models.Index(fields=["team", "created_at", "id"], name="deal_team_created_idx"),
+            models.Index(fields=["expected_close_date", "id"], name="deal_close_date_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),
+            models.CheckConstraint(
+                condition=Q(probability__isnull=True) | Q(probability__lte=100),
+                name="deal_probability_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(next_action="", next_action_due__isnull=True)
+                | (~Q(next_action="") & Q(next_action_due__isnull=False)),
+                name="deal_next_action_has_due",
+                violation_error_message=(
+                    "A next action needs a due date, and a due date a next action."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("deals:detail", args=[self.pk])
+
+    @property
+    def effective_probability(self) -> int:
+        return self.probability if self.probability is not None else self.stage.probability
+
+    @property
+    def weighted_value(self) -> Decimal:
+        return (self.value * self.effective_probability / 100).quantize(Decimal("0.01"))
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage.kind == Stage.Kind.OPEN
+
+
+class DealStageChange(models.Model):
+    """Every move between stages: time in stage and cycle length are computed from these."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        User, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    changed_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["deal", "changed_at"], name="dealstage_deal_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or 'start'} → {self.to_stage}"
+
+
+class DealNote(models.Model):
+    """An entry on the deal's timeline (the same kinds as a lead's)."""
+
+    KINDS: ClassVar = [
+        ("call", "Call"),
+        ("email", "Email"),
+        ("meeting", "Meeting"),
+        ("note", "Note"),
+    ]
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=10, choices=KINDS, default="note")
+    body = models.TextField()
+    author = models.ForeignKey(
+        User, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["deal", "-created_at"], name="dealnote_deal_idx")]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="dealnote_body_set")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on deal {self.deal_id}"

@@ -12,5 +12,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("leads/", include("leads.urls")),
+    path("deals/", include("deals.urls")),
     path("admin/", admin.site.urls),
 ]

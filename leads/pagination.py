@@ -149,8 +149,11 @@ def keyset_page(
     after: str | None = None,
     before: str | None = None,
     per_page: int = 50,
+    sorts: dict[str, Sort] | None = None,
+    default_sort: str = DEFAULT_SORT,
 ) -> Page:
-    sort = SORTS.get(sort_key or DEFAULT_SORT, SORTS[DEFAULT_SORT])
+    sorts = sorts or SORTS
+    sort = sorts.get(sort_key or default_sort, sorts[default_sort])
     before_key = decode_cursor(before)
     after_key = None if before_key else decode_cursor(after)
     reverse = before_key is not None

@@ -88,7 +88,7 @@ def estimated_lead_count() -> int:
 class TimelineEntry:
     at: datetime
     kind: str  # "note" or "change"
-    item: LeadNote | AuditEvent
+    item: Any  # a note (LeadNote, DealNote) or an AuditEvent
 
 
 def timeline_of(lead: Lead, limit: int = 50) -> list[TimelineEntry]:

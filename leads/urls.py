@@ -1,5 +1,6 @@
 from django.urls import path
 
+from deals import views as deal_views
 from leads import views
 
 app_name = "leads"
@@ -17,4 +18,5 @@ urlpatterns = [
     path("<int:pk>/claim/", views.lead_claim, name="claim"),
     path("<int:pk>/next-action/", views.lead_set_next_action, name="next_action"),
     path("<int:pk>/notes/", views.lead_add_note, name="note"),
+    path("<int:pk>/convert/", deal_views.lead_convert, name="convert"),
 ]

@@ -59,7 +59,7 @@ def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
     """Every lead view starts here: another rep's lead is a 404, never a 403."""
     return get_object_or_404(
         Lead.objects.visible_to(_user(request)).select_related(
-            "owner", "source", "team", "lost_reason", "created_by"
+            "owner", "source", "team", "lost_reason", "created_by", "deal"
         ),
         pk=pk,
     )
@@ -267,6 +267,9 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reason_statuses": Lead.REASON_STATUSES,
         "can_work": services.can_work_on(user, lead),
         "can_assign": services.can_assign(user),
+        "can_convert": lead.status == Lead.Status.QUALIFIED
+        and services.can_work_on(user, lead)
+        and user.has_perm(f"accounts.{Capability.CONVERT_LEAD}"),
         "status_form": StatusForm(initial=version, choices=choices),
         "assign_form": AssignForm(initial={**version, "owner": lead.owner_id}, choices=choices),
         "next_action_form": NextActionForm(

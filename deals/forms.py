@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, cast
+
+from django import forms
+
+from deals.models import Stage
+
+
+def _set_choices(form: forms.Form, name: str, empty: str, pairs: list[tuple[int, str]]) -> None:
+    field = cast(forms.ChoiceField, form.fields[name])
+    field.choices = [("", empty), *[(str(pk), label) for pk, label in pairs]]
+
+
+class ConvertForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    value = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), empty_label=None)
+    expected_close_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    contact = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label="Contact",
+        help_text="Link an existing contact, or create one from the lead.",
+    )
+    company = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label="Company",
+        help_text="Link an existing company, or create one from the lead.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: Any,
+        owners: list[tuple[int, str]],
+        contacts: list[tuple[int, str]],
+        companies: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        stage = cast(forms.ModelChoiceField, self.fields["stage"])
+        stage.queryset = Stage.objects.filter(kind=Stage.Kind.OPEN, is_active=True)
+        _set_choices(self, "owner", "The lead's owner", owners)
+        _set_choices(self, "contact", "Create a new contact", contacts)
+        _set_choices(self, "company", "Create a new company (from the lead's company)", companies)
+
+
+class StageForm(forms.Form):
+    stage = forms.ModelChoiceField(queryset=Stage.objects.filter(is_active=True))
+    reason = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, reasons: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(self, "reason", "Choose a reason", reasons)
+
+
+class DealNoteForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[("call", "Call"), ("email", "Email"), ("meeting", "Meeting"), ("note", "Note")]
+    )
+    body = forms.CharField(widget=forms.Textarea)
+
+
+class NextActionForm(forms.Form):
+    next_action = forms.CharField(max_length=200, required=False)
+    next_action_due = forms.DateTimeField(
+        required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)

@@ -1,0 +1,84 @@
+"""Reads the deal pages share: board columns, forecast, timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from itertools import chain
+from typing import Any
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
+
+from crm.models import AuditEvent
+from deals.models import Deal, DealNote, Stage
+from leads.selectors import TimelineEntry
+
+
+def weighted_value() -> ExpressionWrapper:
+    """value × probability (the deal's own, else its stage's) / 100, in SQL."""
+    return ExpressionWrapper(
+        F("value") * Coalesce("probability", "stage__probability") / Value(100),
+        output_field=DecimalField(max_digits=16, decimal_places=2),
+    )
+
+
+@dataclass
+class StageTotal:
+    stage: Stage
+    count: int = 0
+    value: Decimal = Decimal("0")
+    weighted: Decimal = Decimal("0")
+    deals: list[Deal] = field(default_factory=list)
+
+
+def stage_totals(deals: Any) -> dict[int, dict[str, Any]]:
+    """{stage id: {count, total, weighted}} per stage, in one GROUP BY query."""
+    rows = (
+        deals.order_by()
+        .values("stage_id")
+        .annotate(count=Count("id"), total=Sum("value"), weighted=Sum(weighted_value()))
+    )
+    return {row["stage_id"]: row for row in rows}
+
+
+@dataclass
+class ForecastMonth:
+    month: date
+    currency: str
+    count: int
+    value: Decimal
+    weighted: Decimal
+
+
+def forecast_by_month(deals: Any) -> list[ForecastMonth]:
+    """Open deals' weighted value by expected close month (and currency), in one query."""
+    rows = (
+        deals.filter(stage__kind=Stage.Kind.OPEN, expected_close_date__isnull=False)
+        .order_by()
+        .annotate(month=TruncMonth("expected_close_date"))
+        .values("month", "currency")
+        .annotate(count=Count("id"), total=Sum("value"), weighted=Sum(weighted_value()))
+        .order_by("month", "currency")
+    )
+    return [
+        ForecastMonth(
+            month=row["month"],
+            currency=row["currency"],
+            count=row["count"],
+            value=row["total"] or Decimal("0"),
+            weighted=(row["weighted"] or Decimal("0")).quantize(Decimal("0.01")),
+        )
+        for row in rows
+    ]
+
+
+def deal_timeline(deal: Deal, limit: int = 50) -> list[TimelineEntry]:
+    notes = DealNote.objects.filter(deal=deal).select_related("author")[:limit]
+    events = AuditEvent.objects.for_object(deal)[:limit]
+    entries = chain(
+        (TimelineEntry(note.created_at, "note", note) for note in notes),
+        (TimelineEntry(event.occurred_at, "change", event) for event in events),
+    )
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]

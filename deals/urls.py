@@ -1,0 +1,17 @@
+from django.urls import path
+
+from deals import views
+
+app_name = "deals"
+
+urlpatterns = [
+    path("", views.deal_list, name="list"),
+    path("forecast/", views.deal_forecast, name="forecast"),
+    path("<int:pk>/", views.deal_detail, name="detail"),
+    path("<int:pk>/stage/", views.deal_move_stage, name="stage"),
+    path("<int:pk>/assign/", views.deal_assign, name="assign"),
+    path("<int:pk>/notes/", views.deal_add_note, name="note"),
+    path("<int:pk>/next-action/", views.deal_set_next_action, name="next_action"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact"),
+    path("companies/<int:pk>/", views.company_detail, name="company"),
+]

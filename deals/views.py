@@ -1,0 +1,312 @@
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.models import User
+from deals import services
+from deals.filters import DealFilter
+from deals.forms import ConvertForm, DealNoteForm, NextActionForm, StageForm
+from deals.models import Company, Contact, Deal, DealNote, Stage
+from deals.selectors import deal_timeline, forecast_by_month
+from leads import services as lead_services
+from leads.models import Lead, LostReason
+from leads.pagination import Sort, keyset_page
+from leads.selectors import capped_count, choices_for
+
+PER_PAGE = 50
+DEAL_SORTS = {
+    sort.key: sort
+    for sort in [
+        Sort("-created", "Newest first", "created_at", descending=True),
+        Sort("close", "Closing soonest", "expected_close_date", nullable=True),
+        Sort("created", "Oldest first", "created_at"),
+    ]
+}
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _deal_or_404(request: HttpRequest, pk: int) -> Deal:
+    """Every deal view starts here: a deal the user cannot see is a 404."""
+    return get_object_or_404(
+        Deal.objects.visible_to(_user(request)).select_related(
+            "owner", "stage", "company", "contact", "source_lead", "lost_reason"
+        ),
+        pk=pk,
+    )
+
+
+def _back(request: HttpRequest, deal: Deal) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(deal)
+
+
+def _run(request: HttpRequest, deal: Deal, action: Any, success: str) -> HttpResponse:
+    """Call a service and report. htmx callers (the board) get 204, or 400 with the reason
+    as plain text; everyone else is redirected back with a message."""
+    is_htmx = bool(getattr(request, "htmx", False))
+    try:
+        action()
+    except services.DealConflict as conflict:
+        message = f"{services.DEAL_CONFLICT} Reload to see the latest."
+        if is_htmx:
+            return HttpResponse(message, status=409, content_type="text/plain")
+        changed = "; ".join(
+            f"{event.actor or 'The system'} {event.get_action_display()}"
+            for event in conflict.changes
+        )
+        messages.warning(request, f"{message} {changed}".strip())
+    except ValidationError as error:
+        text = " ".join(error.messages)
+        if is_htmx:
+            return HttpResponse(text, status=400, content_type="text/plain")
+        messages.error(request, text)
+    else:
+        if is_htmx:
+            return HttpResponse(status=204)
+        messages.success(request, success)
+    return _back(request, deal)
+
+
+# --- List, forecast ---------------------------------------------------------------------
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def deal_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    choices = choices_for(user)
+    visible = Deal.objects.visible_to(user)
+    filterset = DealFilter(
+        request.GET or None, queryset=visible.for_list(), user=user, choices=choices
+    )
+    page = keyset_page(
+        filterset.qs,
+        sort_key=request.GET.get("sort"),
+        after=request.GET.get("cursor"),
+        before=request.GET.get("before"),
+        per_page=PER_PAGE,
+        sorts=DEAL_SORTS,
+        default_sort="-created",
+    )
+    total, more = capped_count(filterset.qs.values("pk"))
+    context = {
+        "filter": filterset,
+        "page": page,
+        "total": total,
+        "total_is_capped": more,
+        "sort_choices": [(sort.key, sort.label) for sort in DEAL_SORTS.values()],
+        "forecast": forecast_by_month(filterset.qs)[:6],
+    }
+    is_htmx = bool(getattr(request, "htmx", False))
+    template = "deals/deal_list.html#results" if is_htmx else "deals/deal_list.html"
+    return render(request, template, context)
+
+
+@login_required
+def deal_forecast(request: HttpRequest) -> HttpResponse:
+    """Weighted pipeline (value × probability) by expected close month."""
+    user = _user(request)
+    months = forecast_by_month(Deal.objects.visible_to(user))
+    peak = max((month.weighted for month in months), default=0) or 1
+    rows = [{"month": month, "share": int(month.weighted * 100 / peak)} for month in months]
+    return render(request, "deals/forecast.html", {"rows": rows, "months": months})
+
+
+# --- One deal ---------------------------------------------------------------------------
+
+
+@login_required
+def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    deal = _deal_or_404(request, pk)
+    choices = choices_for(user)
+    context = {
+        "deal": deal,
+        "stages": Stage.objects.filter(is_active=True),
+        "reasons_choices": [("", "Choose a reason"), *choices.lost_reasons],
+        "owners": choices.owners,
+        "timeline": deal_timeline(deal),
+        "stage_history": deal.stage_changes.select_related("from_stage", "to_stage", "actor"),
+        "can_work": lead_services.can_work_on(user, deal),
+        "can_assign": lead_services.can_assign(user),
+        "note_kinds": DealNote.KINDS,
+    }
+    return render(request, "deals/deal_detail.html", context)
+
+
+@login_required
+@require_POST
+def deal_move_stage(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    deal = _deal_or_404(request, pk)
+    form = StageForm(request.POST, reasons=choices_for(user).lost_reasons)
+    if not form.is_valid():
+        return _run(request, deal, _refuse("Choose a stage from the list."), "")
+    data = form.cleaned_data
+    reason = LostReason.objects.filter(pk=data["reason"]).first() if data["reason"] else None
+    stage: Stage = data["stage"]
+    return _run(
+        request,
+        deal,
+        lambda: services.deal_move_stage(
+            deal=deal,
+            actor=user,
+            stage=stage,
+            lost_reason=reason,
+            expected_version=data["version"],
+        ),
+        f"Moved to {stage}.",
+    )
+
+
+def _refuse(message: str) -> Any:
+    def action() -> None:
+        raise ValidationError(message)
+
+    return action
+
+
+@login_required
+@require_POST
+def deal_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    deal = _deal_or_404(request, pk)
+    owner = User.objects.filter(pk=request.POST.get("owner") or 0).first()
+    if owner is None:
+        return _run(request, deal, _refuse("Choose someone from the list."), "")
+    return _run(
+        request,
+        deal,
+        lambda: services.deal_assign_owner(deal=deal, actor=user, owner=owner),
+        f"Assigned to {owner}.",
+    )
+
+
+@login_required
+@require_POST
+def deal_add_note(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = _deal_or_404(request, pk)
+    form = DealNoteForm(request.POST)
+    if not form.is_valid():
+        return _run(request, deal, _refuse("Write something in the note; nothing was saved."), "")
+    return _run(
+        request,
+        deal,
+        lambda: services.deal_add_note(deal=deal, actor=_user(request), **form.cleaned_data),
+        "Note added.",
+    )
+
+
+@login_required
+@require_POST
+def deal_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = _deal_or_404(request, pk)
+    form = NextActionForm(request.POST)
+    if not form.is_valid():
+        return _run(request, deal, _refuse("Enter the due date as a date and time."), "")
+    data = form.cleaned_data
+    return _run(
+        request,
+        deal,
+        lambda: services.deal_set_next_action(
+            deal=deal,
+            actor=_user(request),
+            next_action=data["next_action"],
+            due=data["next_action_due"],
+            expected_version=data["version"],
+        ),
+        "Next action saved.",
+    )
+
+
+# --- Conversion -------------------------------------------------------------------------
+
+
+@login_required
+def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
+    """Qualified lead → deal, with its contact and company created or linked."""
+    user = _user(request)
+    lead = get_object_or_404(Lead.objects.visible_to(user).select_related("owner"), pk=pk)
+    contacts = services.matching_contacts(user, lead)
+    companies = services.matching_companies(user, lead)
+    form = ConvertForm(
+        request.POST or None,
+        initial={
+            "title": f"{lead.company or lead.full_name}: new deal",
+            "value": lead.estimated_value or 0,
+            "version": lead.version,
+            "contact": contacts[0].pk if contacts else None,
+            "company": companies[0].pk if companies else None,
+        },
+        owners=choices_for(user).owners if lead_services.can_assign(user) else [],
+        contacts=[(c.pk, f"{c} · {c.email or c.phone}") for c in contacts],
+        companies=[(c.pk, f"{c} · {c.domain}" if c.domain else str(c)) for c in companies],
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            deal = services.lead_convert(
+                lead=lead,
+                actor=user,
+                title=data["title"],
+                value=data["value"],
+                stage=data["stage"],
+                expected_close_date=data["expected_close_date"],
+                owner=User.objects.filter(pk=data["owner"]).first() if data["owner"] else None,
+                contact=next((c for c in contacts if c.pk == data["contact"]), None),
+                company=next((c for c in companies if c.pk == data["company"]), None),
+                expected_version=data["version"],
+            )
+        except lead_services.LeadConflict:
+            messages.warning(request, lead_services.CONFLICT + " Check it and convert again.")
+            return redirect(lead)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{lead.number} converted: deal “{deal.title}” created.")
+            return redirect(deal)
+    return render(
+        request,
+        "deals/convert.html",
+        {"lead": lead, "form": form, "contacts": contacts, "companies": companies},
+    )
+
+
+# --- Contacts and companies: detail pages (lists live with their search) ---------------
+
+
+@login_required
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = get_object_or_404(
+        Contact.objects.visible_to(_user(request)).select_related("company", "owner"), pk=pk
+    )
+    deals = Deal.objects.visible_to(_user(request)).filter(contact=contact).select_related("stage")
+    return render(request, "deals/contact_detail.html", {"contact": contact, "deals": deals})
+
+
+@login_required
+def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    company = get_object_or_404(Company.objects.visible_to(user).select_related("owner"), pk=pk)
+    context = {
+        "company": company,
+        "contacts": Contact.objects.visible_to(user).filter(company=company),
+        "deals": Deal.objects.visible_to(user).filter(company=company).select_related("stage"),
+    }
+    return render(request, "deals/company_detail.html", context)

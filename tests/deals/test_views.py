@@ -1,0 +1,156 @@
+"""Deal, contact and company pages: who sees what, conversion, list, forecast."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from deals import services
+from deals.models import Deal, Stage
+from leads.models import Lead
+from tests.deals.helpers import ensure_stages, make_deal, qualified_lead
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stages() -> dict[str, Stage]:
+    return ensure_stages()
+
+
+@pytest.fixture
+def deal(rep: User, stages: dict[str, Stage]) -> Deal:
+    return make_deal(rep, company="Initech", email="peter@initech.com")
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+SEES = {"rep": True, "rep_b": False, "manager": True, "other_manager": False, "admin": True}
+
+
+@pytest.mark.parametrize("actor", SEES)
+def test_deal_contact_and_company_pages_are_404_for_those_who_cannot_see_them(
+    request: pytest.FixtureRequest, actor: str, deal: Deal, stages: dict[str, Stage]
+) -> None:
+    sees = SEES[actor]
+    client = client_for(request.getfixturevalue(actor))
+    expected = 200 if sees else 404
+    assert client.get(reverse("deals:detail", args=[deal.pk])).status_code == expected
+    assert client.get(reverse("deals:contact", args=[deal.contact_id])).status_code == expected
+    assert client.get(reverse("deals:company", args=[deal.company_id])).status_code == expected
+    assert (deal.title in client.get(reverse("deals:list")).content.decode()) is sees
+    posts = [
+        ("stage", {"stage": stages["Proposal sent"].pk}),
+        ("note", {"kind": "note", "body": "hi"}),
+        ("next_action", {"next_action": "", "next_action_due": "", "version": 99}),
+    ]
+    for name, data in posts:
+        response = client.post(reverse(f"deals:{name}", args=[deal.pk]), data)
+        assert response.status_code == (302 if sees else 404), name
+    deal.refresh_from_db()
+    assert (deal.stage == stages["Proposal sent"]) is sees
+
+
+def test_the_convert_page_offers_existing_records_first(
+    rep: User, deal: Deal, stages: dict[str, Stage]
+) -> None:
+    lead = qualified_lead(rep, company="Initech", email="peter@initech.com")
+    html = client_for(rep).get(reverse("leads:convert", args=[lead.pk])).content.decode()
+    assert "We found records you already have" in html
+    assert f'<option value="{deal.contact_id}" selected' in html
+    assert f'<option value="{deal.company_id}" selected' in html
+
+
+def test_convert_through_the_page(rep: User, stages: dict[str, Stage]) -> None:
+    lead = qualified_lead(rep, company="Umbrella", estimated_value=Decimal("777"))
+    client = client_for(rep)
+    page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "Convert to deal" in page
+    response = client.post(
+        reverse("leads:convert", args=[lead.pk]),
+        {
+            "title": "Umbrella deal",
+            "value": "777",
+            "stage": stages["Meeting set"].pk,
+            "version": lead.version,
+        },
+    )
+    deal = Deal.objects.get(source_lead=lead)
+    assert response["Location"] == reverse("deals:detail", args=[deal.pk])
+    assert deal.value == Decimal("777")
+    page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "Open its deal" in page
+    assert "Convert to deal" not in page
+
+
+def test_converting_a_lead_that_is_not_qualified_says_why(rep: User, stages) -> None:
+    from tests.factories import make_lead
+
+    lead = make_lead(rep)
+    response = client_for(rep).post(
+        reverse("leads:convert", args=[lead.pk]),
+        {"title": "Nope", "value": "1", "stage": stages["Meeting set"].pk, "version": lead.version},
+    )
+    assert response.status_code == 200
+    assert services.CONVERT_NOT_QUALIFIED in response.content.decode()
+    assert Lead.objects.get(pk=lead.pk).status == Lead.Status.NEW
+
+
+def test_another_reps_lead_cannot_be_converted(rep: User, rep_b: User, stages) -> None:
+    lead = qualified_lead(rep)
+    assert client_for(rep_b).get(reverse("leads:convert", args=[lead.pk])).status_code == 404
+
+
+def test_lost_without_reason_is_refused_with_the_reason_for_htmx(
+    rep: User, deal: Deal, stages: dict[str, Stage]
+) -> None:
+    response = client_for(rep).post(
+        reverse("deals:stage", args=[deal.pk]),
+        {"stage": stages["Lost"].pk},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 400
+    assert response.content.decode() == services.LOST_NEEDS_REASON
+
+
+def test_deal_list_filters(rep: User, manager: User, stages: dict[str, Stage]) -> None:
+    small = make_deal(rep, value="100", company="Small Co")
+    big = make_deal(rep, value="90000", company="Big Co")
+    services.deal_move_stage(deal=big, actor=rep, stage=stages["Won"])
+    client = client_for(manager)
+
+    def titles(query: str) -> set[str]:
+        return {d.title for d in client.get(reverse("deals:list") + query).context["page"].rows}
+
+    assert titles("?state=won") == {big.title}
+    assert titles("?state=open") == {small.title}
+    assert titles("?value_min=1000") == {big.title}
+    assert titles(f"?stage={stages['Meeting set'].pk}") == {small.title}
+    assert titles("?q=small") == {small.title}
+
+
+@pytest.mark.parametrize("count", [2, 25])
+def test_deal_list_and_forecast_query_counts_are_constant(
+    django_assert_max_num_queries, count: int, rep: User, manager: User, stages
+) -> None:
+    for i in range(count):
+        make_deal(rep, value=str(100 + i), company=f"Co {i}", email=f"d{i}@example.com")
+    client = client_for(manager)
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse("deals:list")).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("deals:forecast")).status_code == 200
+
+
+def test_deal_detail_query_count(django_assert_max_num_queries, rep: User, deal: Deal) -> None:
+    client = client_for(rep)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("deals:detail", args=[deal.pk])).status_code == 200

@@ -80,7 +80,7 @@ def wait_for(condition, timeout: float = 60.0) -> bool:
     return False
 
 
-test_database_url.__test__ = False  # type: ignore[attr-defined]
+test_database_url.__test__ = False
 
 
 def test_a_task_enqueued_on_commit_runs_in_the_worker(

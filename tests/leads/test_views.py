@@ -39,7 +39,7 @@ def client_for(user: User) -> Client:
 def export_rows(client: Client, query: str = "") -> list[list[str]]:
     response = client.get(reverse("leads:export") + query)
     assert response.status_code == 200
-    text = b"".join(response.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text)))
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Scope, User, access_scope
 from accounts.roles import Capability
+from deals.models import Contact
 from leads import services
 from leads.filters import SAVED_VIEWS, LeadFilter
 from leads.forms import AssignForm, BulkForm, LeadForm, NextActionForm, NoteForm, StatusForm
@@ -429,7 +430,22 @@ def _duplicates_for(
         "visible": [c for c in candidates if c.pk in visible_ids],
         "hidden_owners": sorted({str(c.owner) if c.owner else "nobody yet" for c in hidden}),
         "hidden_count": len(hidden),
+        "contacts": _matching_contacts(user, data),
     }
+
+
+def _matching_contacts(user: User, data: dict[str, Any]) -> list[Contact]:
+    """Contacts the team already works with who have this email or phone."""
+    from django.db.models import Q
+
+    email = (data.get("email") or "").strip().lower()
+    phone = normalize_phone(data.get("phone") or "", str(data.get("country") or ""))
+    match = Q(pk__in=[])
+    if email:
+        match |= Q(email=email)
+    if phone:
+        match |= Q(phone_normalized=phone)
+    return list(Contact.objects.visible_to(user).filter(match).select_related("company")[:5])
 
 
 @login_required
@@ -444,7 +460,8 @@ def lead_create(request: HttpRequest) -> HttpResponse:
         tag_ids = data.pop("tags", [])
         owner_id = data.pop("owner", None)
         found = _duplicates_for(user, data)
-        if (found["visible"] or found["hidden_count"]) and not request.POST.get("save_anyway"):
+        duplicated = found["visible"] or found["hidden_count"] or found["contacts"]
+        if duplicated and not request.POST.get("save_anyway"):
             duplicates = found
         else:
             owner = User.objects.filter(pk=owner_id).first() if owner_id else None

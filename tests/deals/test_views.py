@@ -154,3 +154,14 @@ def test_deal_detail_query_count(django_assert_max_num_queries, rep: User, deal:
     client = client_for(rep)
     with django_assert_max_num_queries(12):
         assert client.get(reverse("deals:detail", args=[deal.pk])).status_code == 200
+
+
+def test_a_new_lead_with_a_known_contacts_email_gets_a_warning(rep: User, deal: Deal) -> None:
+    response = client_for(rep).post(
+        reverse("leads:create"),
+        {"first_name": "Peter", "last_name": "Gibbons", "email": "PETER@initech.com"},
+    )
+    html = response.content.decode()
+    assert "Already a contact:" in html
+    assert reverse("deals:contact", args=[deal.contact_id]) in html
+    assert Lead.objects.filter(email="peter@initech.com").count() == 1  # only the converted one

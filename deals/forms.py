@@ -5,7 +5,7 @@ from typing import Any, cast
 
 from django import forms
 
-from deals.models import Stage
+from deals.models import Deal, Stage
 
 
 def _set_choices(form: forms.Form, name: str, empty: str, pairs: list[tuple[int, str]]) -> None:
@@ -76,3 +76,17 @@ class NextActionForm(forms.Form):
         required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class DealForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Deal
+        fields = ["title", "value", "currency", "probability", "expected_close_date"]
+        widgets = {"expected_close_date": forms.DateInput(attrs={"type": "date"})}
+        labels = {"probability": "Probability (%)"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.instance.version

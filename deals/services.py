@@ -310,6 +310,30 @@ def deal_move_stage(
     )
 
 
+DEAL_EDITABLE_FIELDS = ["title", "value", "currency", "probability", "expected_close_date"]
+
+
+@transaction.atomic
+def deal_update(*, deal: Deal, actor: User, expected_version: int | None, **data: Any) -> Deal:
+    """Edit the deal's terms. Refused if someone else saved it since ``expected_version``."""
+    unknown = set(data) - set(DEAL_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"deal_update() got fields it does not set: {sorted(unknown)}")
+    deal = _locked(deal, expected_version)
+    require_work(actor, deal)
+    changes = {
+        str(getattr(Deal._meta.get_field(name), "verbose_name", name)): (getattr(deal, name), value)
+        for name, value in data.items()
+        if getattr(deal, name) != value
+    }
+    for name, value in data.items():
+        setattr(deal, name, value)
+    deal.currency = deal.currency.upper()
+    return _save(
+        deal, actor=actor, action=AuditEvent.Action.UPDATED, changes=changes, fields=list(data)
+    )
+
+
 @transaction.atomic
 def deal_assign_owner(
     *, deal: Deal, actor: User, owner: User, expected_version: int | None = None

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.deal_list, name="list"),
     path("forecast/", views.deal_forecast, name="forecast"),
     path("<int:pk>/", views.deal_detail, name="detail"),
+    path("<int:pk>/edit/", views.deal_edit, name="edit"),
     path("<int:pk>/stage/", views.deal_move_stage, name="stage"),
     path("<int:pk>/assign/", views.deal_assign, name="assign"),
     path("<int:pk>/notes/", views.deal_add_note, name="note"),

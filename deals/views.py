@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.models import User
 from deals import services
 from deals.filters import DealFilter
-from deals.forms import ConvertForm, DealNoteForm, NextActionForm, StageForm
+from deals.forms import ConvertForm, DealForm, DealNoteForm, NextActionForm, StageForm
 from deals.models import Company, Contact, Deal, DealNote, Stage
 from deals.selectors import deal_timeline, forecast_by_month
 from leads import services as lead_services
@@ -233,6 +233,33 @@ def deal_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "Next action saved.",
     )
+
+
+@login_required
+def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    deal = _deal_or_404(request, pk)
+    if not lead_services.can_work_on(user, deal):
+        messages.error(request, lead_services.NOT_YOUR_LEAD.format(owner=deal.owner))
+        return redirect(deal)
+    form = DealForm(request.POST or None, instance=deal)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data[name] for name in services.DEAL_EDITABLE_FIELDS}
+        try:
+            services.deal_update(
+                deal=deal, actor=user, expected_version=form.cleaned_data["version"], **data
+            )
+        except services.DealConflict as conflict:
+            messages.warning(request, f"{services.DEAL_CONFLICT} Reload to see the latest.")
+            fresh = request.POST.copy()
+            fresh["version"] = str(conflict.deal.version)
+            form.data = fresh
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Deal saved.")
+            return redirect(deal)
+    return render(request, "deals/deal_form.html", {"deal": deal, "form": form})
 
 
 # --- Conversion -------------------------------------------------------------------------

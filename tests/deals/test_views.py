@@ -165,3 +165,26 @@ def test_a_new_lead_with_a_known_contacts_email_gets_a_warning(rep: User, deal: 
     assert "Already a contact:" in html
     assert reverse("deals:contact", args=[deal.contact_id]) in html
     assert Lead.objects.filter(email="peter@initech.com").count() == 1  # only the converted one
+
+
+def test_edit_overrides_the_probability_and_refuses_stale_saves(
+    rep: User, manager: User, deal: Deal
+) -> None:
+    seen = deal.version
+    form = {
+        "title": deal.title,
+        "value": "2500",
+        "currency": "eur",
+        "probability": "35",
+        "expected_close_date": "2027-03-01",
+        "version": seen,
+    }
+    response = client_for(rep).post(reverse("deals:edit", args=[deal.pk]), form)
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert (deal.value, deal.currency, deal.effective_probability) == (Decimal("2500"), "EUR", 35)
+    assert deal.weighted_value == Decimal("875.00")
+    stale = client_for(manager).post(reverse("deals:edit", args=[deal.pk]), {**form, "value": "1"})
+    assert services.DEAL_CONFLICT in stale.content.decode()
+    deal.refresh_from_db()
+    assert deal.value == Decimal("2500")

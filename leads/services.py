@@ -38,6 +38,7 @@ NOT_UNASSIGNED = "Only unassigned leads can be claimed."
 NEXT_ACTION_NEEDS_DUE = "Give the next action a due date."
 NEXT_ACTION_NEEDS_TEXT = "Say what the next action is."
 CONFLICT = "Someone else changed this lead while you were looking at it."
+CONVERTED_IS_READ_ONLY = "A converted lead is read-only: edit its deal, contact or company."
 LOGGED_CONTACT = {
     "call": "Logged a call",
     "email": "Logged an email",
@@ -298,6 +299,8 @@ def lead_update(
         raise TypeError(f"lead_update() got fields it does not set: {sorted(unknown)}")
     lead = _locked(lead, expected_version)
     require_work(actor, lead)
+    if lead.status == Status.CONVERTED:
+        raise ValidationError(CONVERTED_IS_READ_ONLY)
     before = snapshot(lead, [*data, *(["tags"] if tags is not None else [])])
     for name, value in data.items():
         setattr(lead, name, value)
@@ -400,6 +403,8 @@ def lead_set_next_action(
         raise ValidationError(NEXT_ACTION_NEEDS_TEXT)
     lead = _locked(lead, expected_version)
     require_work(actor, lead)
+    if lead.status == Status.CONVERTED:
+        raise ValidationError(CONVERTED_IS_READ_ONLY)
     if not next_action and lead.status == Status.QUALIFIED:
         raise ValidationError(QUALIFIED_NEEDS_NEXT_ACTION)
     before = snapshot(lead, ["next_action", "next_action_due"])

@@ -483,6 +483,9 @@ def lead_create(request: HttpRequest) -> HttpResponse:
 def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     lead = _lead_or_404(request, pk)
+    if lead.status == Lead.Status.CONVERTED:
+        messages.error(request, services.CONVERTED_IS_READ_ONLY)
+        return redirect(lead)
     if not services.can_work_on(user, lead):
         messages.error(
             request,

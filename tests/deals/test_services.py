@@ -250,3 +250,15 @@ def test_stage_totals(rep: User, stages: dict[str, Stage]) -> None:
         Decimal("350"),
         Decimal("70"),
     )
+
+
+def test_a_converted_lead_is_read_only(rep: User, stages: dict[str, Stage]) -> None:
+    deal = make_deal(rep, company="Frozen")
+    lead = deal.source_lead
+    with pytest.raises(ValidationError) as error:
+        lead_services.lead_update(lead=lead, actor=rep, expected_version=None, company="Thawed")
+    assert error.value.messages == [lead_services.CONVERTED_IS_READ_ONLY]
+    with pytest.raises(ValidationError):
+        lead_services.lead_set_next_action(lead=lead, actor=rep, next_action="", due=None)
+    lead.refresh_from_db()
+    assert lead.company == "Frozen"

@@ -5,6 +5,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -323,16 +324,31 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(
         Contact.objects.visible_to(_user(request)).select_related("company", "owner"), pk=pk
     )
-    deals = Deal.objects.visible_to(_user(request)).filter(contact=contact).select_related("stage")
-    return render(request, "deals/contact_detail.html", {"contact": contact, "deals": deals})
+    user = _user(request)
+    deals = Deal.objects.visible_to(user).filter(contact=contact).select_related("stage")
+    match = Q(pk__in=[])
+    if contact.email:
+        match |= Q(email=contact.email)
+    if contact.phone_normalized:
+        match |= Q(phone_normalized=contact.phone_normalized)
+    duplicates = Contact.objects.visible_to(user).filter(match).exclude(pk=contact.pk)[:10]
+    return render(
+        request,
+        "deals/contact_detail.html",
+        {"contact": contact, "deals": deals, "duplicates": duplicates},
+    )
 
 
 @login_required
 def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     company = get_object_or_404(Company.objects.visible_to(user).select_related("owner"), pk=pk)
+    match = Q(name__iexact=company.name)
+    if company.domain:
+        match |= Q(domain=company.domain)
     context = {
         "company": company,
+        "duplicates": Company.objects.visible_to(user).filter(match).exclude(pk=company.pk)[:10],
         "contacts": Contact.objects.visible_to(user).filter(company=company),
         "deals": Deal.objects.visible_to(user).filter(company=company).select_related("stage"),
     }

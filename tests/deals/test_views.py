@@ -188,3 +188,19 @@ def test_edit_overrides_the_probability_and_refuses_stale_saves(
     assert services.DEAL_CONFLICT in stale.content.decode()
     deal.refresh_from_db()
     assert deal.value == Decimal("2500")
+
+
+def test_contact_and_company_pages_show_possible_duplicates(
+    rep: User, deal: Deal, stages: dict[str, Stage]
+) -> None:
+    from deals.models import Company, Contact
+
+    twin = Contact.objects.create(
+        first_name="P.", last_name="G", email="peter@initech.com", owner=rep
+    )
+    other = Company.objects.create(name="INITECH", owner=rep)
+    client = client_for(rep)
+    html = client.get(reverse("deals:contact", args=[deal.contact_id])).content.decode()
+    assert reverse("deals:contact", args=[twin.pk]) in html
+    html = client.get(reverse("deals:company", args=[deal.company_id])).content.decode()
+    assert reverse("deals:company", args=[other.pk]) in html

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from deals import views
+from deals import board, views
 
 app_name = "deals"
 
 urlpatterns = [
     path("", views.deal_list, name="list"),
     path("forecast/", views.deal_forecast, name="forecast"),
+    path("board/", board.board, name="board"),
     path("<int:pk>/", views.deal_detail, name="detail"),
     path("<int:pk>/edit/", views.deal_edit, name="edit"),
     path("<int:pk>/stage/", views.deal_move_stage, name="stage"),

@@ -1,0 +1,145 @@
+"""The pipeline board: one column per active stage, cards moved by drag and drop (or, without
+JavaScript, by each card's own small form, which posts to the same stage view)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.timezone import now
+
+from accounts.models import User
+from deals.models import Deal, Stage
+from deals.selectors import stage_totals
+from leads.selectors import Choices, choices_for
+from leads.services import can_reopen, can_work_on
+
+CARDS_PER_COLUMN = 30
+CLOSED_WINDOW_DAYS = 90
+
+
+@dataclass
+class Card:
+    deal: Deal
+    can_move: bool
+    overdue: bool
+
+
+@dataclass
+class Column:
+    stage: Stage
+    count: int = 0
+    total: Decimal = Decimal("0")
+    weighted: Decimal = Decimal("0")
+    cards: list[Card] = field(default_factory=list)
+    more_url: str = ""
+
+    @property
+    def more(self) -> int:
+        return max(self.count - len(self.cards), 0)
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def _filters(
+    request: HttpRequest, user: User, choices: Choices, deals: Any
+) -> tuple[Any, dict[str, str]]:
+    """Apply the owner and team filters the user may use; returns the deals and the filters
+    kept (for the form and for the "+N more" links). Unknown values are ignored."""
+    kept: dict[str, str] = {}
+    owner = request.GET.get("owner", "")
+    if owner == "me":
+        deals = deals.filter(owner=user)
+        kept["owner"] = "me"
+    elif (owner_id := _int(owner)) is not None and owner_id in {pk for pk, _ in choices.owners}:
+        deals = deals.filter(owner_id=owner_id)
+        kept["owner"] = str(owner_id)
+    team_id = _int(request.GET.get("team", ""))
+    if team_id is not None and team_id in {pk for pk, _ in choices.teams}:
+        deals = deals.filter(team_id=team_id)
+        kept["team"] = str(team_id)
+    return deals, kept
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    choices = choices_for(user)
+    deals, kept = _filters(request, user, choices, Deal.objects.visible_to(user))
+    stages = list(Stage.objects.filter(is_active=True))
+    # Won and lost columns would grow forever: they show what closed recently.
+    since = now() - timedelta(days=CLOSED_WINDOW_DAYS)
+    on_board = deals.filter(stage__is_active=True).filter(
+        Q(stage__kind=Stage.Kind.OPEN) | Q(closed_at__gte=since)
+    )
+    totals = stage_totals(on_board)
+    # Every column's first cards in one query: open columns by close date, closed columns
+    # by most recently closed (closed_at is NULL on open deals, so it only orders the others).
+    rank = Window(
+        RowNumber(),
+        partition_by=[F("stage_id")],
+        order_by=[
+            F("closed_at").desc(nulls_last=True),
+            F("expected_close_date").asc(nulls_last=True),
+            F("id").asc(),
+        ],
+    )
+    cards = (
+        on_board.select_related("owner", "company", "stage")
+        .annotate(rank=rank)
+        .filter(rank__lte=CARDS_PER_COLUMN)
+        .order_by("stage_id", "rank")
+    )
+    columns = {stage.pk: Column(stage=stage) for stage in stages}
+    for stage_id, row in totals.items():
+        column = columns.get(stage_id)
+        if column is not None:
+            column.count = row["count"]
+            column.total = row["total"] or Decimal("0")
+            column.weighted = row["weighted"] or Decimal("0")
+    reopen = can_reopen(user)
+    moment = now()
+    for deal in cards:
+        columns[deal.stage_id].cards.append(
+            Card(
+                deal=deal,
+                can_move=can_work_on(user, deal) and (deal.is_open or reopen),
+                overdue=deal.is_open
+                and deal.next_action_due is not None
+                and deal.next_action_due < moment,
+            )
+        )
+    list_url = reverse("deals:list")
+    for column in columns.values():
+        column.more_url = f"{list_url}?{urlencode({'stage': column.stage.pk, **kept})}"
+    lost_stages = [stage for stage in stages if stage.kind == Stage.Kind.LOST]
+    context = {
+        "columns": list(columns.values()),
+        "stages": stages,
+        "has_lost_stage": bool(lost_stages),
+        "closed_days": CLOSED_WINDOW_DAYS,
+        "per_column": CARDS_PER_COLUMN,
+        "currency": settings.DEFAULT_CURRENCY,
+        "owner_choices": [
+            ("", "Anyone"),
+            ("me", "Me"),
+            *[(str(pk), label) for pk, label in choices.owners if pk != user.pk],
+        ],
+        "team_choices": [("", "Any team"), *[(str(pk), label) for pk, label in choices.teams]],
+        "reason_choices": [("", "Reason, if Lost"), *choices.lost_reasons],
+        "filters": kept,
+        "here": request.get_full_path(),
+    }
+    return render(request, "deals/board.html", context)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -39,8 +38,7 @@ class Card:
 class Column:
     stage: Stage
     count: int = 0
-    total: Decimal = Decimal("0")
-    weighted: Decimal = Decimal("0")
+    totals: list[dict[str, Any]] = field(default_factory=list)  # one per currency
     cards: list[Card] = field(default_factory=list)
     more_url: str = ""
 
@@ -107,8 +105,7 @@ def board(request: HttpRequest) -> HttpResponse:
         column = columns.get(stage_id)
         if column is not None:
             column.count = row["count"]
-            column.total = row["total"] or Decimal("0")
-            column.weighted = row["weighted"] or Decimal("0")
+            column.totals = row["totals"]
     reopen = can_reopen(user)
     moment = now()
     for deal in cards:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 
@@ -34,13 +35,29 @@ class StageTotal:
 
 
 def stage_totals(deals: Any) -> dict[int, dict[str, Any]]:
-    """{stage id: {count, total, weighted}} per stage, in one GROUP BY query."""
+    """Per stage: {"count": n, "totals": [{"currency", "total", "weighted"}, ...]}, in one
+    GROUP BY query. Deals may be in different currencies, which are never added together."""
     rows = (
         deals.order_by()
-        .values("stage_id")
+        .values("stage_id", "currency")
         .annotate(count=Count("id"), total=Sum("value"), weighted=Sum(weighted_value()))
+        .order_by("stage_id", "currency")
     )
-    return {row["stage_id"]: row for row in rows}
+    default = settings.DEFAULT_CURRENCY
+    result: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        entry = result.setdefault(row["stage_id"], {"count": 0, "totals": []})
+        entry["count"] += row["count"]
+        entry["totals"].append(
+            {
+                "currency": row["currency"],
+                "total": row["total"] or Decimal("0"),
+                "weighted": (row["weighted"] or Decimal("0")).quantize(Decimal("0.01")),
+            }
+        )
+    for entry in result.values():
+        entry["totals"].sort(key=lambda t: (t["currency"] != default, t["currency"]))
+    return result
 
 
 @dataclass

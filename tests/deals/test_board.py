@@ -108,17 +108,17 @@ def test_column_count_and_total_value(
 
     columns = columns_of(client_for(rep).get(BOARD))
     summary = {
-        name: (c.count, c.total, [card.deal.title for card in c.cards])
+        name: (c.count, [t["total"] for t in c.totals], [card.deal.title for card in c.cards])
         for name, c in columns.items()
     }
     assert summary == {
-        "Meeting set": (2, Decimal("3500.50"), ["A", "B"]),
-        "Proposal sent": (1, Decimal("400"), ["C"]),
-        "Negotiation": (0, Decimal("0"), []),
-        "Won": (1, Decimal("300"), ["D"]),
-        "Lost": (1, Decimal("99"), ["E"]),
+        "Meeting set": (2, [Decimal("3500.50")], ["A", "B"]),
+        "Proposal sent": (1, [Decimal("400")], ["C"]),
+        "Negotiation": (0, [], []),
+        "Won": (1, [Decimal("300")], ["D"]),
+        "Lost": (1, [Decimal("99")], ["E"]),
     }
-    assert columns["Meeting set"].weighted == Decimal("700.10")  # 20 % of 3,500.50
+    assert columns["Meeting set"].totals[0]["weighted"] == Decimal("700.10")  # 20 % of 3,500.50
 
 
 def test_column_header_shows_name_probability_count_and_total(

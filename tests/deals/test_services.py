@@ -245,11 +245,22 @@ def test_stage_totals(rep: User, stages: dict[str, Stage]) -> None:
     make_deal(rep, value="250")
     totals = stage_totals(Deal.objects.all())
     meeting = totals[stages["Meeting set"].pk]
-    assert (meeting["count"], meeting["total"], meeting["weighted"]) == (
-        2,
-        Decimal("350"),
-        Decimal("70"),
-    )
+    assert meeting["count"] == 2
+    assert meeting["totals"] == [
+        {"currency": "USD", "total": Decimal("350"), "weighted": Decimal("70.00")}
+    ]
+
+
+def test_stage_totals_never_add_currencies_together(rep: User, stages: dict[str, Stage]) -> None:
+    make_deal(rep, value="100")
+    euro = make_deal(rep, value="40")
+    Deal.objects.filter(pk=euro.pk).update(currency="EUR")
+    totals = stage_totals(Deal.objects.all())[stages["Meeting set"].pk]
+    assert totals["count"] == 2
+    assert [(t["currency"], t["total"]) for t in totals["totals"]] == [
+        ("USD", Decimal("100")),
+        ("EUR", Decimal("40")),
+    ]
 
 
 def test_a_converted_lead_is_read_only(rep: User, stages: dict[str, Stage]) -> None:

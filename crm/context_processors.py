@@ -6,17 +6,20 @@ from django.urls import NoReverseMatch, reverse
 NAVIGATION = [
     ("Leads", "leads:list"),
     ("Deals", "deals:list"),
+    ("Contacts", "deals:contacts"),
     ("Tasks", "tasks:list"),
     ("Dashboard", "dashboard"),
 ]
 
 
 def site(request: HttpRequest) -> dict[str, object]:
-    items = []
+    links = []
     for label, name in NAVIGATION:
         try:
-            url = reverse(name)
+            links.append((label, reverse(name)))
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "active": request.path.startswith(url)})
+    # The closest section is the active one: /deals/contacts/ is Contacts, not Deals.
+    active = max((url for _, url in links if request.path.startswith(url)), key=len, default=None)
+    items = [{"label": label, "url": url, "active": url == active} for label, url in links]
     return {"SITE_URL": settings.SITE_URL, "nav_items": items}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from deals import board, views
+from deals import board, directory, views
 
 app_name = "deals"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("<int:pk>/assign/", views.deal_assign, name="assign"),
     path("<int:pk>/notes/", views.deal_add_note, name="note"),
     path("<int:pk>/next-action/", views.deal_set_next_action, name="next_action"),
+    path("contacts/", directory.contact_list, name="contacts"),
+    path("companies/", directory.company_list, name="companies"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("companies/<int:pk>/", views.company_detail, name="company"),
 ]

@@ -1,6 +1,6 @@
 """The run command's first-run path: migrations are applied, the demo team exists, and the
-demo leads make a living CRM. Each seed_demo run makes ~280 leads through the services, so
-the lead checks share one run."""
+demo leads and deals make a living CRM. Each seed_demo run makes ~470 leads and ~210 deals
+through the services, so the lead and deal checks share one run."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import Membership, Team, User
 from accounts.roles import Role
 from crm.models import AuditEvent
+from deals.models import Company, Contact, Deal, DealNote, DealStageChange, Stage
 from leads import demo
 from leads.demo import DEMO_EMAIL_TLD
 from leads.models import Lead, LeadNote, Source
@@ -73,12 +74,14 @@ def _due_today_for_owner(lead: Lead) -> bool:
 
 
 def test_seed_demo_makes_the_team_and_a_living_crm_and_twice_duplicates_nothing() -> None:
-    # One run serves every check: each run makes ~280 leads through the services.
+    # One run serves every check: each run makes ~470 leads and ~210 deals.
     out = StringIO()
     call_command("seed_demo", "--password", "pw-for-the-demo-1", stdout=out)
     _check_the_team_and_the_printed_logins(out.getvalue(), "pw-for-the-demo-1")
     count = _check_the_demo_leads()
     assert f"Leads: {count} in the database ({count} demo leads created)." in out.getvalue()
+    deals = _check_the_demo_deals()
+    assert f"Deals: {deals} in the database ({deals} demo deals created)." in out.getvalue()
 
     # Every demo login works through the sign-in form.
     for email in DEMO_EMAILS:
@@ -86,11 +89,14 @@ def test_seed_demo_makes_the_team_and_a_living_crm_and_twice_duplicates_nothing(
 
     # A second run changes passwords but duplicates nothing.
     notes, history = LeadNote.objects.count(), AuditEvent.objects.count()
+    deal_rows = _deal_rows()
     out = StringIO()
     call_command("seed_demo", "--password", "another-pass-22", stdout=out)
     assert Lead.objects.count() == count
     assert (LeadNote.objects.count(), AuditEvent.objects.count()) == (notes, history)
+    assert _deal_rows() == deal_rows
     assert f"Leads: {count} in the database (demo leads were already there)." in out.getvalue()
+    assert f"Deals: {deals} in the database (demo deals were already there)." in out.getvalue()
     assert User.objects.count() == 4
     assert Team.objects.count() == 1
     assert Membership.objects.count() == 3
@@ -104,12 +110,15 @@ def _check_the_demo_leads() -> int:
     now = timezone.now()
     leads = Lead.objects.all()
     count = leads.count()
-    assert 250 <= count <= 350
+    assert 400 <= count <= 550
     assert not leads.exclude(email="").exclude(email__endswith=DEMO_EMAIL_TLD).exists()
 
-    # Every status but converted (conversion seeds its own data later).
+    # Every status; converted ones through the conversion, each the source of one deal.
     statuses = set(leads.values_list("status", flat=True))
-    assert statuses == set(Lead.Status.values) - {Lead.Status.CONVERTED}
+    assert statuses == set(Lead.Status.values)
+    converted = leads.filter(status=Lead.Status.CONVERTED)
+    assert converted.count() == Deal.objects.filter(source_lead__in=converted).count()
+    assert leads.filter(status=Lead.Status.QUALIFIED).count() >= 15  # some left to convert
 
     # Owned by both reps, the manager, and some left in the unassigned pool.
     owners = Counter(
@@ -184,6 +193,93 @@ def _check_the_demo_leads() -> int:
     assert not leads.filter(first_contacted_at__lt=F("created_at")).exists()
     assert not leads.filter(closed_at__lt=F("created_at")).exists()
 
+    return count
+
+
+def _deal_rows() -> tuple[int, ...]:
+    return tuple(
+        model.objects.count()
+        for model in (Deal, DealNote, DealStageChange, Contact, Company, AuditEvent)
+    )
+
+
+def _check_the_demo_deals() -> int:
+    """A pipeline three months in: every stage filled, deals won and lost over the last 90
+    days, open ones closing over the next four months, with their people and history."""
+    now = timezone.now()
+    today = timezone.localdate()
+    deals = Deal.objects.all()
+    count = deals.count()
+
+    # 40–60 deals in every stage, owned by both reps and the manager.
+    per_stage = Counter(deals.values_list("stage__name", flat=True))
+    stages = set(Stage.objects.filter(is_active=True).values_list("name", flat=True))
+    assert set(per_stage) == stages
+    assert all(40 <= n <= 60 for n in per_stage.values()), per_stage
+    assert set(deals.values_list("owner__email", flat=True)) == {
+        "rep1@example.com",
+        "rep2@example.com",
+        "manager@example.com",
+    }
+    assert not deals.filter(value__lte=0).exists()
+
+    # Won and lost: closed (lost with a reason), spread over the last 90 days, nothing left
+    # to do. Open: not closed, a next action, closing in the next four months.
+    won, lost = deals.filter(stage__kind="won"), deals.filter(stage__kind="lost")
+    open_deals = deals.filter(stage__kind="open")
+    assert not won.filter(closed_at__isnull=True).exists()
+    assert not lost.filter(closed_at__isnull=True).exists()
+    assert not lost.filter(lost_reason__isnull=True).exists()
+    assert lost.values("lost_reason").distinct().count() >= 3
+    assert not won.filter(lost_reason__isnull=False).exists()
+    assert not open_deals.filter(closed_at__isnull=False).exists()
+    closed = deals.filter(stage__kind__in=["won", "lost"])
+    assert not closed.exclude(next_action="").exists()
+    ages = [(now - at).days for at in closed.values_list("closed_at", flat=True)]
+    assert min(ages) <= 14
+    assert 60 <= max(ages) <= 90
+    assert not closed.filter(expected_close_date__gte=today + timedelta(days=30)).exists()
+    assert not open_deals.filter(next_action="").exists()
+    assert open_deals.filter(next_action_due__lt=now).count() >= 10
+    assert open_deals.filter(next_action_due__gt=now).count() >= 10
+    assert not open_deals.filter(expected_close_date__lt=today).exists()
+    assert not open_deals.filter(expected_close_date__gt=today + timedelta(days=123)).exists()
+    assert open_deals.filter(expected_close_date__gt=today + timedelta(days=60)).count() >= 10
+
+    # A contact each; companies, some with several deals (linked, not duplicated).
+    assert not deals.filter(contact__isnull=True).exists()
+    assert Contact.objects.count() == count
+    assert Company.objects.count() >= count // 2
+    shared = Company.objects.annotate(n=Count("deals")).filter(n__gt=1)
+    assert shared.count() >= 10
+    assert not Company.objects.values("name").annotate(n=Count("id")).filter(n__gt=1).exists()
+
+    # Stage history, move by move, ending where the deal is; notes on most deals.
+    changes = DealStageChange.objects.filter(deal__in=deals)
+    assert changes.filter(from_stage__isnull=True).count() == count
+    last_moves = {
+        change.deal_id: change.to_stage_id for change in changes.order_by("changed_at", "id")
+    }
+    assert last_moves == dict(deals.values_list("pk", "stage_id"))
+    assert not won.annotate(n=Count("stage_changes")).filter(n__lt=3).exists()
+    assert changes.filter(from_stage__kind="lost", actor__email="manager@example.com").exists()
+    assert deals.filter(notes__isnull=False).distinct().count() >= count // 2
+    kinds = set(DealNote.objects.values_list("kind", flat=True))
+    assert kinds == {kind for kind, _ in DealNote.KINDS}
+
+    # Back-dated: created up to 90 days ago, in order, nothing stamped "now".
+    assert not deals.filter(created_at__lt=now - timedelta(days=91)).exists()
+    assert not deals.filter(closed_at__lt=F("created_at")).exists()
+    assert not deals.filter(source_lead__converted_at__gt=F("created_at")).exists()
+    assert not deals.filter(source_lead__qualified_at__gt=F("created_at")).exists()
+    assert not changes.filter(changed_at__lt=F("deal__created_at")).exists()
+    recent = now - timedelta(minutes=4)
+    assert not deals.filter(updated_at__gt=recent).exists()
+    assert not changes.filter(changed_at__gt=recent).exists()
+    assert not DealNote.objects.filter(created_at__gt=recent).exists()
+    assert not Contact.objects.filter(created_at__gt=recent).exists()
+    assert not Company.objects.filter(created_at__gt=recent).exists()
+    assert not AuditEvent.objects.filter(occurred_at__gt=recent).exists()
     return count
 
 

@@ -3,6 +3,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts import demo
+from deals import demo as demo_deals
+from deals.models import Deal
 from leads import demo as demo_leads
 from leads.models import Lead
 
@@ -22,15 +24,21 @@ class Command(BaseCommand):
     def handle(self, *args: Any, password: str, **options: Any) -> None:
         users = demo.seed_users(password=password)
         by_email = {user.email: user for user in users}
-        created = demo_leads.seed_leads(
-            admin=by_email["admin@example.com"],
-            manager=by_email["manager@example.com"],
-            rep1=by_email["rep1@example.com"],
-            rep2=by_email["rep2@example.com"],
-        )
+        cast = {
+            "admin": by_email["admin@example.com"],
+            "manager": by_email["manager@example.com"],
+            "rep1": by_email["rep1@example.com"],
+            "rep2": by_email["rep2@example.com"],
+        }
+        created = demo_leads.seed_leads(**cast)
+        # After the leads: the deals convert some of them, and make and convert more.
+        deals, deal_leads = demo_deals.seed_deals(**cast)
+        created += deal_leads
         total = Lead.objects.count()
         made = f"{created} demo leads created" if created else "demo leads were already there"
         self.stdout.write(f"Leads: {total} in the database ({made}).")
+        made = f"{deals} demo deals created" if deals else "demo deals were already there"
+        self.stdout.write(f"Deals: {Deal.objects.count()} in the database ({made}).")
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Sign in with:"))
         for user in users:
             role = user.role.label if user.role else "no role"

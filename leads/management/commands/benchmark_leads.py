@@ -1,9 +1,13 @@
-"""How fast are the lead pages on this database? ``manage.py benchmark_leads [--runs 30]``.
+"""How fast are the lead and deal pages on this database? ``manage.py benchmark_leads
+[--runs 30]``.
 
 Requests go through Django's test client, in process and warm, as one user: the times are
 server time (middleware, view, template, SQL), not network or browser time. For each page the
 SQL it ran is captured once and replayed on its own, so the table shows how much of a page is
 the database and how much is Python. Run with ``DEBUG=0`` for production-like numbers.
+
+It also times the conversion service (``deals.services.lead_convert``) on leads it creates
+and qualifies for the purpose, inside a transaction it rolls back: it leaves no data behind.
 """
 
 from __future__ import annotations
@@ -18,22 +22,30 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpResponseBase
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
+from deals import services as deal_services
+from deals.demo import ensure_default_stages
+from deals.models import Deal, Stage
+from leads import services as lead_services
 from leads.models import Lead
 
 DEEP_OFFSET = 100_000
 EXPORT_ROWS = 10_000
+CONVERSIONS = 20
 DECLARE = re.compile(
     r"^\s*DECLARE\s+\S+\s+(?:NO\s+)?(?:SCROLL\s+)?CURSOR\s+(?:WITH(?:OUT)?\s+HOLD\s+)?FOR\s+",
     re.IGNORECASE,
@@ -122,8 +134,15 @@ def time_sql(statements: list[str], runs: int) -> float | None:
     return statistics.median(totals)
 
 
+class RolledBack(Exception):
+    """Raised to leave the conversion benchmark's transaction without committing."""
+
+
 class Command(BaseCommand):
-    help = "Time the lead list, search, detail and export pages on the current data."
+    help = (
+        "Time the lead list, search, detail and export pages, the deal list, board and "
+        "forecast pages, and lead conversion, on the current data."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--runs", type=int, default=30, help="Timed runs per request.")
@@ -148,9 +167,10 @@ class Command(BaseCommand):
         self.client.force_login(user)
         self.runs, self.warmup = runs, warmup
         count = Lead.objects.count()
+        deals = Deal.objects.count()
         self.stdout.write(
-            f"N = {count:,} leads; as {user.email}; {runs} runs after {warmup} warm-up; "
-            f"DEBUG={settings.DEBUG}"
+            f"N = {count:,} leads, {deals:,} deals; as {user.email}; {runs} runs after "
+            f"{warmup} warm-up; DEBUG={settings.DEBUG}"
         )
         if settings.DEBUG:
             self.stdout.write("  (DEBUG is on: run with DEBUG=0 for production-like numbers)")
@@ -162,14 +182,21 @@ class Command(BaseCommand):
             self.search_company(),
             self.search_email(),
             self.detail(),
+            self.measure("deal list first page", "/deals/"),
+            self.deals_filtered(),
+            self.optional("deal board", "/deals/board/"),
+            self.measure("deal forecast", "/deals/forecast/"),
         ]
         self.print_table(results)
         export = self.export(options["export_runs"])
         self.stdout.write(self.export_line(export))
+        conversion = self.conversion(user, runs=CONVERSIONS)
+        self.stdout.write(self.conversion_line(conversion))
 
         if options["json_path"]:
             payload = {
                 "leads": count,
+                "deals": deals,
                 "user": user.email,
                 "runs": runs,
                 "warmup": warmup,
@@ -177,6 +204,7 @@ class Command(BaseCommand):
                 "measured_at": timezone.now().isoformat(),
                 "requests": [asdict(result) for result in results],
                 "export": asdict(export),
+                "conversion": asdict(conversion),
             }
             Path(options["json_path"]).write_text(json.dumps(payload, indent=2) + "\n")
             self.stdout.write(f"Wrote {options['json_path']}.")
@@ -297,6 +325,82 @@ class Command(BaseCommand):
             return Result("detail", None, note="unavailable (no lead has notes)")
         return self.measure("detail (lead with notes)", f"/leads/{row[0]}/")
 
+    # --- deals --------------------------------------------------------------------------------
+
+    def deals_filtered(self) -> Result:
+        """The first open stage, and whoever owns the most deals."""
+        name = "deals filtered (stage, top owner)"
+        stage = Stage.objects.filter(kind=Stage.Kind.OPEN, is_active=True).first()
+        row = self.one(
+            "SELECT owner_id FROM deals_deal WHERE owner_id IS NOT NULL "
+            "GROUP BY owner_id ORDER BY count(*) DESC, owner_id LIMIT 1"
+        )
+        if stage is None or row is None:
+            return Result(name, None, note="unavailable (no open stage or no deal has an owner)")
+        return self.measure(name, f"/deals/?stage={stage.pk}&owner={row[0]}")
+
+    def optional(self, name: str, url: str) -> Result:
+        """A page that may not exist yet: a 404 is reported as unavailable, not measured."""
+        result = self.measure(name, url)
+        if result.status == 404:
+            return Result(name, url, note=f"unavailable (404 at {url})")
+        return result
+
+    def conversion(self, user: User, runs: int) -> Result:
+        """``lead_convert`` on ``runs`` leads made and qualified through the services, each
+        timed alone; all of it rolled back."""
+        result = Result(name="lead conversion", url=None)
+        samples: list[float] = []
+        queries: list[int] = []
+        try:
+            with transaction.atomic():
+                ensure_default_stages()  # a flushed test database has none
+                stage = Stage.objects.filter(kind=Stage.Kind.OPEN, is_active=True).first()
+                if stage is None:
+                    result.note = "unavailable (no open stage)"
+                    raise RolledBack
+                for index in range(runs):
+                    lead = self.qualified_lead(user, index)
+                    with CaptureQueriesContext(connection) as captured:
+                        started = time.perf_counter()
+                        deal_services.lead_convert(
+                            lead=lead,
+                            actor=user,
+                            title=f"{lead.company}: benchmark",
+                            value=Decimal(12_000),
+                            stage=stage,
+                        )
+                        samples.append((time.perf_counter() - started) * 1000)
+                    queries.append(len(captured.captured_queries))
+                raise RolledBack
+        except RolledBack:
+            pass
+        except ValidationError as error:
+            result.note = f"unavailable ({' '.join(error.messages)})"
+        if samples:
+            result.status = 200
+            result.median_ms = statistics.median(samples)
+            result.p95_ms = percentile(samples, 0.95)
+            result.queries = round(statistics.median(queries))
+            result.extra["conversions"] = len(samples)
+        return result
+
+    def qualified_lead(self, user: User, index: int) -> Lead:
+        """A fresh lead, owned by ``user``, with a next action, qualified."""
+        lead = lead_services.lead_create(
+            actor=user,
+            owner=user,
+            first_name="Bench",
+            last_name=f"Mark {index}",
+            company=f"Benchmark Conversion {index} Ltd",
+            email=f"bench.mark.{index}@conversion-benchmark.example",
+            website=f"https://conversion-benchmark-{index}.example",
+            estimated_value=Decimal(12_000),
+            next_action="Send the proposal",
+            next_action_due=timezone.now() + timedelta(days=2),
+        )
+        return lead_services.lead_change_status(lead=lead, actor=user, status=Lead.Status.QUALIFIED)
+
     def export_filter(self) -> tuple[str, int]:
         """The narrowest owner/status filter that still matches 10,000 leads."""
         candidates = [
@@ -371,6 +475,15 @@ class Command(BaseCommand):
                 f"{r.queries:>8} {num(r.sql_median_ms):>14} {ratio(r.ratio):>9}"
             )
         self.stdout.write("")
+
+    def conversion_line(self, r: Result) -> str:
+        if r.median_ms is None:
+            return f"Lead conversion: {r.note or 'unavailable'}"
+        return (
+            f"Lead conversion (deals.services.lead_convert on {r.extra['conversions']} freshly "
+            f"qualified leads, rolled back): median {num(r.median_ms)} ms, "
+            f"p95 {num(r.p95_ms)} ms, {r.queries} queries each"
+        )
 
     def export_line(self, r: Result) -> str:
         if r.status != 200:

@@ -115,6 +115,7 @@ class Company(Owned):
             models.Index(Lower("name"), name="company_name_ci_idx"),
             models.Index(fields=["domain"], name="company_domain_idx", condition=~Q(domain="")),
             models.Index(fields=["owner", "name"], name="company_owner_idx"),
+            models.Index(fields=["name", "id"], name="company_name_idx"),
         ]
 
     def __str__(self) -> str:
@@ -155,6 +156,7 @@ class Contact(Owned):
                 condition=~Q(phone_normalized=""),
             ),
             models.Index(fields=["owner", "last_name"], name="contact_owner_idx"),
+            models.Index(fields=["last_name", "id"], name="contact_last_name_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -227,6 +229,21 @@ class Deal(Owned):
             ),
             models.Index(fields=["team", "created_at", "id"], name="deal_team_created_idx"),
             models.Index(fields=["expected_close_date", "id"], name="deal_close_date_idx"),
+            # Open deals (no closed_at): board columns, stage totals and the forecast read
+            # only this index, never the table.
+            models.Index(
+                fields=["stage", "expected_close_date", "id"],
+                include=["value", "probability", "currency", "owner", "team"],
+                condition=Q(closed_at__isnull=True),
+                name="deal_open_pipeline_idx",
+            ),
+            models.Index(fields=["stage", "-closed_at", "id"], name="deal_stage_closed_idx"),
+            models.Index(
+                fields=["closed_at"],
+                include=["stage", "value", "probability", "currency", "owner", "team"],
+                condition=Q(closed_at__isnull=False),
+                name="deal_closed_totals_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),

@@ -34,18 +34,20 @@ class StageTotal:
     deals: list[Deal] = field(default_factory=list)
 
 
-def stage_totals(deals: Any) -> dict[int, dict[str, Any]]:
+def stage_totals(*deal_sets: Any) -> dict[int, dict[str, Any]]:
     """Per stage: {"count": n, "totals": [{"currency", "total", "weighted"}, ...]}, in one
-    GROUP BY query. Deals may be in different currencies, which are never added together."""
-    rows = (
+    query (several sets of deals are grouped separately and joined with UNION ALL, so each
+    can use its own index). Deals in different currencies are never added together."""
+    grouped = [
         deals.order_by()
         .values("stage_id", "currency")
         .annotate(count=Count("id"), total=Sum("value"), weighted=Sum(weighted_value()))
-        .order_by("stage_id", "currency")
-    )
+        for deals in deal_sets
+    ]
+    rows = grouped[0].union(*grouped[1:], all=True) if len(grouped) > 1 else grouped[0]
     default = settings.DEFAULT_CURRENCY
     result: dict[int, dict[str, Any]] = {}
-    for row in rows:
+    for row in sorted(rows, key=lambda row: (row["stage_id"], row["currency"])):
         entry = result.setdefault(row["stage_id"], {"count": 0, "totals": []})
         entry["count"] += row["count"]
         entry["totals"].append(
@@ -69,10 +71,16 @@ class ForecastMonth:
     weighted: Decimal
 
 
-def forecast_by_month(deals: Any) -> list[ForecastMonth]:
-    """Open deals' weighted value by expected close month (and currency), in one query."""
+def forecast_by_month(deals: Any, since: date | None = None) -> list[ForecastMonth]:
+    """Open deals' weighted value by expected close month (and currency), in one query;
+    from ``since`` on if given."""
+    if since is not None:
+        deals = deals.filter(expected_close_date__gte=since)
+    # Open deals are the ones without closed_at (deal_move_stage keeps it so), which lets
+    # the partial deal_open_pipeline_idx answer this without touching the table.
     rows = (
-        deals.filter(stage__kind=Stage.Kind.OPEN, expected_close_date__isnull=False)
+        deals.filter(closed_at__isnull=True, expected_close_date__isnull=False)
+        .filter(stage__kind=Stage.Kind.OPEN)
         .order_by()
         .annotate(month=TruncMonth("expected_close_date"))
         .values("month", "currency")

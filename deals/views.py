@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -112,7 +113,6 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         "total": total,
         "total_is_capped": more,
         "sort_choices": [(sort.key, sort.label) for sort in DEAL_SORTS.values()],
-        "forecast": forecast_by_month(filterset.qs)[:6],
     }
     is_htmx = bool(getattr(request, "htmx", False))
     template = "deals/deal_list.html#results" if is_htmx else "deals/deal_list.html"
@@ -120,9 +120,16 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@vary_on_headers("HX-Request")
 def deal_forecast(request: HttpRequest) -> HttpResponse:
-    """Weighted pipeline (value × probability) by expected close month."""
+    """Weighted pipeline (value × probability) by expected close month. The deal list
+    asks for the next six months of it after loading (it sums every open deal)."""
     user = _user(request)
+    if request.GET.get("part") == "upcoming":
+        upcoming = forecast_by_month(
+            Deal.objects.visible_to(user), since=timezone.localdate().replace(day=1)
+        )[:6]
+        return render(request, "deals/deal_list.html#forecast", {"forecast": upcoming})
     months = forecast_by_month(Deal.objects.visible_to(user))
     peak = max((month.weighted for month in months), default=0) or 1
     rows = [{"month": month, "share": int(month.weighted * 100 / peak)} for month in months]

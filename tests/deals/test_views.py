@@ -204,3 +204,20 @@ def test_contact_and_company_pages_show_possible_duplicates(
     assert reverse("deals:contact", args=[twin.pk]) in html
     html = client.get(reverse("deals:company", args=[deal.company_id])).content.decode()
     assert reverse("deals:company", args=[other.pk]) in html
+
+
+def test_the_list_loads_its_forecast_sidebar_after_the_page(rep: User, stages) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    soon = make_deal(rep, value="1000")
+    Deal.objects.filter(pk=soon.pk).update(
+        expected_close_date=timezone.localdate() + timedelta(days=3)
+    )
+    client = client_for(rep)
+    page = client.get(reverse("deals:list")).content.decode()
+    assert 'hx-get="/deals/forecast/?part=upcoming"' in page
+    part = client.get(reverse("deals:forecast") + "?part=upcoming").content.decode()
+    assert "200 USD" in part  # 20 % of 1,000
+    assert "navbar" not in part

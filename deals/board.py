@@ -31,6 +31,15 @@ class Card:
     deal: Deal
     can_move: bool
     overdue: bool
+    move_choices: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def stage_field_id(self) -> str:
+        return f"move-stage-{self.deal.pk}"
+
+    @property
+    def reason_field_id(self) -> str:
+        return f"move-reason-{self.deal.pk}"
 
 
 @dataclass
@@ -122,10 +131,16 @@ def board(request: HttpRequest) -> HttpResponse:
             column.totals = row["totals"]
     reopen = can_reopen(user)
     moment = now()
+    # Each card's "move to" choices: every other stage (computed once per stage).
+    elsewhere = {
+        stage.pk: [(other.pk, other.name) for other in stages if other.pk != stage.pk]
+        for stage in stages
+    }
     for deal in cards:
         columns[deal.stage_id].cards.append(
             Card(
                 deal=deal,
+                move_choices=elsewhere[deal.stage_id],
                 can_move=can_work_on(user, deal) and (deal.is_open or reopen),
                 overdue=deal.is_open
                 and deal.next_action_due is not None
@@ -137,6 +152,7 @@ def board(request: HttpRequest) -> HttpResponse:
         column.more_url = f"{list_url}?{urlencode({'stage': column.stage.pk, **kept})}"
     lost_stages = [stage for stage in stages if stage.kind == Stage.Kind.LOST]
     context = {
+        "deals_url": reverse("deals:list"),
         "columns": list(columns.values()),
         "stages": stages,
         "has_lost_stage": bool(lost_stages),

@@ -204,6 +204,8 @@ def test_contact_and_company_pages_show_possible_duplicates(
     assert reverse("deals:contact", args=[twin.pk]) in html
     html = client.get(reverse("deals:company", args=[deal.company_id])).content.decode()
     assert reverse("deals:company", args=[other.pk]) in html
+    assert html.count("Possible duplicates") == 1
+    assert "<title>Initech · CRM</title>" in html
 
 
 def test_the_list_loads_its_forecast_sidebar_after_the_page(rep: User, stages) -> None:

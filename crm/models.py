@@ -6,8 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils.timezone import now
 
 
@@ -80,3 +81,18 @@ def audit(
         target_version=getattr(target, "version", None),
         note=note[:255],
     )
+
+
+def save_checked(instance: Any, **save_kwargs: Any) -> None:
+    """Save, letting PostgreSQL check the model's constraints (Django's ``full_clean``
+    would ask with one query per constraint) and turning a violation into the
+    constraint's own message, so the caller still gets a ValidationError, not a 500."""
+    try:
+        with transaction.atomic():
+            instance.save(**save_kwargs)
+    except IntegrityError as error:
+        name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        for constraint in instance._meta.constraints:
+            if constraint.name == name and hasattr(constraint, "get_violation_error_message"):
+                raise ValidationError(constraint.get_violation_error_message()) from error
+        raise

@@ -14,7 +14,7 @@ from django.utils.timezone import now
 
 from accounts.models import Membership, Scope, User, access_scope
 from accounts.roles import Capability
-from crm.models import AuditEvent, audit
+from crm.models import AuditEvent, audit, save_checked
 from leads.models import Lead, LeadNote, LostReason, Tag
 from leads.phones import normalize_phone
 
@@ -178,12 +178,11 @@ def save_with_history(
 ) -> Lead:
     lead.version += 1
     lead.updated_at = now()
-    # Validate the touched fields and the constraints that involve them (one query each);
-    # the database checks them again on save.
+    # Validate the touched fields here; the database checks the constraints on save.
     touched = {*fields, *before}
     untouched = [f.name for f in Lead._meta.concrete_fields if f.name not in touched]
-    lead.full_clean(exclude=untouched, validate_unique=False)
-    lead.save(update_fields=[*fields, "version", "updated_at"])
+    lead.full_clean(exclude=untouched, validate_unique=False, validate_constraints=False)
+    save_checked(lead, update_fields=[*fields, "version", "updated_at"])
     after = snapshot(lead, before)
     changes = {
         _label(name): (before[name], after[name]) for name in before if before[name] != after[name]
@@ -275,8 +274,11 @@ def lead_create(
     lead.email = lead.email.strip().lower()
     lead.phone_normalized = normalize_phone(lead.phone, str(lead.country or ""))
     lead.team_id = _team_for(owner, actor)
-    lead.full_clean(exclude=["search"] if numbered_by_hand else ["search", "number"])
-    lead.save()
+    lead.full_clean(
+        exclude=["search"] if numbered_by_hand else ["search", "number"],
+        validate_constraints=False,
+    )
+    save_checked(lead)
     tags = list(tags)
     if tags:
         lead.tags.add(*tags)
@@ -440,8 +442,8 @@ def lead_add_note(
         next_step=next_step.strip(),
         author=actor,
     )
-    note.full_clean()
-    note.save()
+    note.full_clean(validate_constraints=False)
+    save_checked(note)
     if kind in LeadNote.CONTACT_KINDS and lead.status == Status.NEW:
         before = snapshot(lead, ["status"])
         fields = apply_status(lead, Status.CONTACTED, None, note.created_at)

@@ -195,7 +195,8 @@ def _refuse(message: str) -> Any:
 def deal_assign(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     deal = _deal_or_404(request, pk)
-    owner = User.objects.filter(pk=request.POST.get("owner") or 0).first()
+    owner_id = request.POST.get("owner", "")
+    owner = User.objects.filter(pk=int(owner_id)).first() if owner_id.isdigit() else None
     if owner is None:
         return _run(request, deal, _refuse("Choose someone from the list."), "")
     return _run(

@@ -223,3 +223,26 @@ def test_the_list_loads_its_forecast_sidebar_after_the_page(rep: User, stages) -
     part = client.get(reverse("deals:forecast") + "?part=upcoming").content.decode()
     assert "200 USD" in part  # 20 % of 1,000
     assert "navbar" not in part
+
+
+@pytest.mark.parametrize("owner", ["", "abc", "999999"])
+def test_assigning_nobody_or_garbage_is_a_message_not_a_500(
+    manager: User, deal: Deal, owner: str
+) -> None:
+    response = client_for(manager).post(
+        reverse("deals:assign", args=[deal.pk]), {"owner": owner}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Choose someone from the list." in response.content.decode()
+
+
+def test_garbage_filters_and_cursors_do_not_break_the_lists(manager: User, deal: Deal) -> None:
+    client = client_for(manager)
+    for url in [
+        "/deals/?owner=x&stage=x&team=x&close_month=2026-13&value_min=abc&cursor=%%%",
+        "/deals/board/?owner=abc&team=-1",
+        "/leads/?owner=x&status=nope&created_after=yesterday&cursor=zzz&before=zzz&sort=x",
+        "/leads/export/?owner=x&due=sometime",
+        "/deals/forecast/?part=zzz",
+    ]:
+        assert client.get(url).status_code == 200, url

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -204,3 +204,63 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} of {self.team}"
+
+
+# --- Row-level scoping of owned records (leads, deals, contacts, companies) ---------------
+
+
+def team_ids_of(user: User) -> list[int]:
+    """The teams a user belongs to, fetched once per request (cached on the user)."""
+    cached: list[int] | None = getattr(user, "_crm_team_ids", None)
+    if cached is None:
+        cached = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
+        user._crm_team_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def managed_scope_of(user: User) -> tuple[list[int], list[int]]:
+    """(teams the user manages, people in those teams), fetched once per request."""
+    cached: tuple[list[int], list[int]] | None = getattr(user, "_crm_managed_scope", None)
+    if cached is None:
+        teams = list(
+            Membership.objects.filter(user=user, role=Membership.Role.MANAGER).values_list(
+                "team_id", flat=True
+            )
+        )
+        people = list(
+            Membership.objects.filter(team_id__in=teams)
+            .values_list("user_id", flat=True)
+            .distinct()
+        )
+        cached = (teams, sorted({*people, user.pk}))
+        user._crm_managed_scope = cached  # type: ignore[attr-defined]
+    return cached
+
+
+class OwnedQuerySet(models.QuerySet[Any]):
+    """The one row-level rule for every record with an ``owner`` and a ``team``.
+
+    A rep sees their own records and the unassigned pool (of their teams, or of no team);
+    a manager sees the records of the teams they manage, owned by their people, and that
+    pool; an admin sees everything. Another rep's record is simply not in the queryset, so
+    a typed-in id is a 404.
+    """
+
+    def visible_to(self, user: Any) -> Any:
+        if not isinstance(user, User) or not user.is_active:
+            return self.none()
+        scope = access_scope(user)
+        if scope == Scope.ALL:
+            return self.all()
+        if scope == Scope.TEAM:
+            teams, people = managed_scope_of(user)
+            return self.filter(
+                models.Q(owner_id__in=people)
+                | models.Q(team_id__in=teams)
+                | models.Q(owner__isnull=True, team__isnull=True)
+            )
+        return self.filter(
+            models.Q(owner_id=user.pk)
+            | models.Q(owner__isnull=True, team__isnull=True)
+            | models.Q(owner__isnull=True, team_id__in=team_ids_of(user))
+        )

@@ -10,35 +10,11 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.timezone import now
 
-from accounts.models import Scope, Team, User, access_scope
-from leads.models import Lead, LostReason, managed_scope_of, team_ids_of
+from accounts.models import OwnedQuerySet, Team, User
+from leads.models import Lead, LostReason
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
-
-
-class OwnedQuerySet(models.QuerySet[Any]):
-    """Row-level scoping shared by deals, contacts and companies: the same rule as leads
-    (a rep: their own and the unassigned pool; a manager: their teams'; an admin: all)."""
-
-    def visible_to(self, user: User | AnonymousUser) -> Any:
-        if not isinstance(user, User) or not user.is_active:
-            return self.none()
-        scope = access_scope(user)
-        if scope == Scope.ALL:
-            return self.all()
-        if scope == Scope.TEAM:
-            teams, people = managed_scope_of(user)
-            return self.filter(
-                Q(owner_id__in=people)
-                | Q(team_id__in=teams)
-                | Q(owner__isnull=True, team__isnull=True)
-            )
-        return self.filter(
-            Q(owner_id=user.pk)
-            | Q(owner__isnull=True, team__isnull=True)
-            | Q(owner__isnull=True, team_id__in=team_ids_of(user))
-        )
+    pass
 
 
 class Owned(models.Model):

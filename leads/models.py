@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils.timezone import now
 from django_countries.fields import CountryField
 
-from accounts.models import Membership, Scope, Team, User, access_scope
+from accounts.models import OwnedQuerySet, Team, User
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
+    pass
 
 
 class NextLeadNumber(models.Func):
@@ -63,60 +63,9 @@ class Tag(models.Model):
         return self.name
 
 
-def team_ids_of(user: User) -> list[int]:
-    """The teams a user belongs to, fetched once per request (cached on the user)."""
-    cached: list[int] | None = getattr(user, "_crm_team_ids", None)
-    if cached is None:
-        cached = list(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-        user._crm_team_ids = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def managed_scope_of(user: User) -> tuple[list[int], list[int]]:
-    """(teams the user manages, people in those teams), fetched once per request."""
-    cached: tuple[list[int], list[int]] | None = getattr(user, "_crm_managed_scope", None)
-    if cached is None:
-        teams = list(
-            Membership.objects.filter(user=user, role=Membership.Role.MANAGER).values_list(
-                "team_id", flat=True
-            )
-        )
-        people = list(
-            Membership.objects.filter(team_id__in=teams)
-            .values_list("user_id", flat=True)
-            .distinct()
-        )
-        cached = (teams, sorted({*people, user.pk}))
-        user._crm_managed_scope = cached  # type: ignore[attr-defined]
-    return cached
-
-
-class LeadQuerySet(models.QuerySet["Lead"]):
-    def visible_to(self, user: User | AnonymousUser) -> LeadQuerySet:
-        """The one row-level rule for leads.
-
-        A rep sees their own leads and the unassigned pool (of their teams, or of no team);
-        a manager sees the leads of the teams they manage, owned by their people, and that
-        pool; an admin sees everything. Every view, bulk action, export and task starts here.
-        """
-        if not isinstance(user, User) or not user.is_active:
-            return self.none()
-        scope = access_scope(user)
-        if scope == Scope.ALL:
-            return self.all()
-        if scope == Scope.TEAM:
-            teams, people = managed_scope_of(user)
-            return self.filter(
-                Q(owner_id__in=people)
-                | Q(team_id__in=teams)
-                | Q(owner__isnull=True, team__isnull=True)
-            )
-        teams = team_ids_of(user)
-        return self.filter(
-            Q(owner_id=user.pk)
-            | Q(owner__isnull=True, team__isnull=True)
-            | Q(owner__isnull=True, team_id__in=teams)
-        )
+class LeadQuerySet(OwnedQuerySet):
+    """Leads follow the one row-level rule of ``OwnedQuerySet.visible_to``: every lead view,
+    bulk action, export and task starts from ``Lead.objects.visible_to(user)``."""
 
     def open(self) -> LeadQuerySet:
         return self.filter(status__in=Lead.OPEN_STATUSES)

@@ -11,9 +11,9 @@ from django.db import connection
 from django.db.models import CharField, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
 
-from accounts.models import Scope, Team, User, access_scope
+from accounts.models import Scope, Team, User, access_scope, managed_scope_of, team_ids_of
 from crm.models import AuditEvent
-from leads.models import Lead, LeadNote, LostReason, Source, Tag, managed_scope_of, team_ids_of
+from leads.models import Lead, LeadNote, LostReason, Source, Tag
 
 COUNT_CAP = 10_000
 

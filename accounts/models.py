@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
@@ -115,6 +116,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     date_joined = models.DateTimeField(default=now)
     invitation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    digest_enabled = models.BooleanField(
+        "daily digest",
+        default=True,
+        help_text="One email each morning: today's tasks, overdue ones, leads waiting on you.",
+    )
+    digest_hour = models.PositiveSmallIntegerField(
+        "digest time",
+        default=8,
+        validators=[MaxValueValidator(23)],
+        help_text="The hour, in your timezone, the digest is sent.",
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -130,6 +142,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(email=Lower("email")), name="accounts_user_email_lowercase"
             ),
             models.CheckConstraint(condition=~models.Q(email=""), name="accounts_user_email_set"),
+            models.CheckConstraint(
+                condition=models.Q(digest_hour__lte=23), name="accounts_user_digest_hour_valid"
+            ),
         ]
         permissions = [(capability.value, capability.label) for capability in Capability]
 

@@ -35,6 +35,9 @@ class AuditEvent(models.Model):
         TAGGED = "tagged", "tagged"
         NEXT_ACTION = "next_action", "set the next action"
         CONVERTED = "converted", "converted"
+        COMPLETED = "completed", "completed"
+        REOPENED = "reopened", "reopened"
+        EMAILED = "emailed", "sent an email"
 
     target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
     target_id = models.BigIntegerField()
@@ -96,3 +99,114 @@ def save_checked(instance: Any, **save_kwargs: Any) -> None:
             if constraint.name == name and hasattr(constraint, "get_violation_error_message"):
                 raise ValidationError(constraint.get_violation_error_message()) from error
         raise
+
+
+# --- Notifications: the in-app bell and the outbox of every email the CRM sends itself -----
+
+
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def for_user(self, user: Any) -> NotificationQuerySet:
+        """A person only ever sees their own notifications."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(user_id=user.pk)
+
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+    def for_object(self, obj: models.Model) -> NotificationQuerySet:
+        return self.filter(target_type=ContentType.objects.get_for_model(obj), target_id=obj.pk)
+
+    def email_due(self, at: Any) -> NotificationQuerySet:
+        """Emails to hand to a worker: waiting ones, and claims whose worker never finished
+        (a claim is a deadline: past it, the email is offered again)."""
+        return self.filter(
+            email_state__in=[Notification.Email.PENDING, Notification.Email.QUEUED],
+            email_due_at__lte=at,
+        )
+
+
+class Notification(models.Model):
+    """Something a user should know: a task reminder, an SLA alert, an escalation, the
+    daily digest. It is shown under the bell, and, when ``email_state`` says so, emailed.
+
+    The row is also the email's outbox entry, which is what makes sending exactly-once:
+    ``key`` is unique per user, so the event that causes a notification creates it once
+    however often it is processed; a worker sends the email only while holding the row's
+    lock and marks it sent in that same transaction (see ``crm.notifications``).
+    """
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Task reminder"
+        SLA_ALERT = "sla_alert", "Response time alert"
+        ESCALATION = "escalation", "Escalation"
+        DIGEST = "digest", "Daily digest"
+        ASSIGNED = "assigned", "Assigned to you"
+
+    class Email(models.TextChoices):
+        NONE = "none", "No email"
+        PENDING = "pending", "Waiting to be sent"
+        QUEUED = "queued", "Handed to a worker"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # What makes this notification unique for its user, e.g. "task:12:reminder:2026-11-23T09:00".
+    key = models.CharField(max_length=200)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    target_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    target_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    # The email, rendered when the notification is created, so a retry sends the same text.
+    email_subject = models.CharField(max_length=255, blank=True)
+    email_text = models.TextField(blank=True)
+    email_html = models.TextField(blank=True)
+    email_state = models.CharField(max_length=10, choices=Email.choices, default=Email.NONE)
+    # Pending: when to send (now, or the next retry). Queued: when the claim expires.
+    email_due_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=500, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="crm_notif_user_idx"),
+            models.Index(
+                fields=["user"],
+                name="crm_notif_unread_idx",
+                condition=models.Q(read_at__isnull=True),
+            ),
+            models.Index(
+                fields=["email_due_at"],
+                name="crm_notif_email_due_idx",
+                condition=models.Q(email_state__in=["pending", "queued"]),
+            ),
+            models.Index(fields=["target_type", "target_id"], name="crm_notif_target_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="crm_notification_once"),
+            models.CheckConstraint(
+                condition=models.Q(email_state__in=["none", "pending", "queued", "sent", "failed"]),
+                name="crm_notification_email_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(email_state__in=["pending", "queued"])
+                | models.Q(email_due_at__isnull=False),
+                name="crm_notification_waiting_email_has_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.user_id}: {self.title}"

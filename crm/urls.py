@@ -13,5 +13,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("leads/", include("leads.urls")),
     path("deals/", include("deals.urls")),
+    path("tasks/", include("leads.task_urls")),
     path("admin/", admin.site.urls),
 ]

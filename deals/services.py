@@ -27,6 +27,7 @@ from leads.services import (
     can_assign,
     can_reopen,
     check_assignee,
+    move_open_tasks,
     require_work,
     save_with_history,
     snapshot,
@@ -346,6 +347,7 @@ def deal_assign_owner(
     if deal.owner_id == owner.pk:
         return deal
     changes = {"owner": (str(deal.owner or ""), str(owner))}
+    move_open_tasks(deal, old_owner_id=deal.owner_id, new_owner=owner)
     deal.owner = owner
     return _save(
         deal, actor=actor, action=AuditEvent.Action.ASSIGNED, changes=changes, fields=["owner"]

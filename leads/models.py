@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q, Value
@@ -11,10 +13,22 @@ from django.urls import reverse
 from django.utils.timezone import now
 from django_countries.fields import CountryField
 
-from accounts.models import OwnedQuerySet, Team, User
+from accounts.models import (
+    OwnedQuerySet,
+    Scope,
+    Team,
+    User,
+    access_scope,
+    managed_scope_of,
+    validate_timezone,
+)
 
 if TYPE_CHECKING:
     pass
+
+
+def default_working_days() -> list[int]:
+    return [0, 1, 2, 3, 4]
 
 
 class NextLeadNumber(models.Func):
@@ -216,6 +230,12 @@ class Lead(models.Model):
     consent_source = models.CharField("consent given via", max_length=100, blank=True)
 
     first_contacted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How long the first contact took (kept for the dashboards: average, % within target).
+    first_response_time = models.DurationField(null=True, blank=True, editable=False)
+    # Response-time target: when a new lead must have been contacted by, and the alerts sent.
+    sla_due_at = models.DateTimeField("contact by", null=True, blank=True, editable=False)
+    sla_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sla_escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
     qualified_at = models.DateTimeField(null=True, blank=True, editable=False)
     converted_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -284,6 +304,12 @@ class Lead(models.Model):
             ),
             models.Index(Lower("last_name"), Lower("company"), name="lead_name_company_idx"),
             GinIndex(OpClass(F("search"), name="gin_trgm_ops"), name="lead_search_trgm_idx"),
+            # The SLA scan and the "not contacted in time" filter read only waiting leads.
+            models.Index(
+                fields=["sla_due_at", "id"],
+                name="lead_sla_waiting_idx",
+                condition=Q(status="new", first_contacted_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -400,3 +426,240 @@ class LeadNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.lead_id}"
+
+
+# --- Follow-ups -------------------------------------------------------------------------
+
+
+class TaskQuerySet(models.QuerySet["Task"]):
+    def visible_to(self, user: Any) -> TaskQuerySet:
+        """The one row-level rule for tasks: a rep sees the tasks assigned to them, a
+        manager those of the people in the teams they manage, an admin all of them.
+        (Who may see whom is ``User.objects.visible_to``'s rule, applied to the assignee.)"""
+        if not isinstance(user, User) or not user.is_active:
+            return self.none()
+        scope = access_scope(user)
+        if scope == Scope.ALL:
+            return self.all()
+        if scope == Scope.TEAM:
+            return self.filter(assignee_id__in=managed_scope_of(user)[1])
+        return self.filter(assignee_id=user.pk)
+
+    def open(self) -> TaskQuerySet:
+        return self.filter(done_at__isnull=True)
+
+    def for_list(self) -> TaskQuerySet:
+        return self.select_related("assignee", "lead", "deal")
+
+
+class Task(models.Model):
+    """A follow-up someone has to do by a given time, on a lead or a deal (or neither: a
+    plain to-do). Its reminder is emailed and shown under the bell, exactly once."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+        TODO = "todo", "To-do"
+
+    class Reminder(models.TextChoices):
+        NONE = "none", "No reminder"
+        SCHEDULED = "scheduled", "Scheduled"
+        SENT = "sent", "Sent"
+        CANCELED = "canceled", "Not needed (done first)"
+
+    # Kinds whose outcome can be logged on the lead's timeline when the task is done.
+    CONTACT_KINDS: ClassVar[list[str]] = ["call", "email", "meeting"]
+
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TODO)
+    due_at = models.DateTimeField("due")
+    assignee = models.ForeignKey(User, on_delete=models.PROTECT, related_name="tasks")
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    deal = models.ForeignKey(
+        "deals.Deal", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    notes = models.TextField(blank=True)
+    # Minutes before the due time to remind the assignee; empty means no reminder.
+    remind_before = models.PositiveIntegerField(
+        "reminder",
+        null=True,
+        blank=True,
+        default=0,
+        help_text="Minutes before the due time; leave empty for no reminder.",
+    )
+    remind_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminder_state = models.CharField(
+        max_length=10, choices=Reminder.choices, default=Reminder.NONE, editable=False
+    )
+    done_at = models.DateTimeField(null=True, blank=True, editable=False)
+    done_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
+    created_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(default=now, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["assignee", "due_at", "id"], name="task_assignee_due_idx"),
+            models.Index(
+                fields=["assignee", "due_at", "id"],
+                name="task_assignee_open_idx",
+                condition=Q(done_at__isnull=True),
+            ),
+            models.Index(fields=["assignee", "-done_at"], name="task_assignee_done_idx"),
+            models.Index(fields=["lead", "due_at"], name="task_lead_idx"),
+            models.Index(fields=["deal", "due_at"], name="task_deal_idx"),
+            # The reminder scan reads only what is still to be sent.
+            models.Index(
+                fields=["remind_at", "id"],
+                name="task_reminder_due_idx",
+                condition=Q(reminder_state="scheduled"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="task_title_set"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["call", "email", "meeting", "todo"]), name="task_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(lead__isnull=True) | Q(deal__isnull=True),
+                name="task_one_record",
+                violation_error_message="A task belongs to a lead or a deal, not both.",
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_state__in=["none", "scheduled", "sent", "canceled"]),
+                name="task_reminder_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reminder_state="scheduled") | Q(remind_at__isnull=False),
+                name="task_scheduled_reminder_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("tasks:detail", args=[self.pk])
+
+    @property
+    def record(self) -> Any:
+        """The lead or deal this task is for, if any."""
+        return self.lead or self.deal
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.done_at is None and self.due_at < now()
+
+
+class ResponseTarget(models.Model):
+    """The first-contact target for new leads (one row, edited by admins)."""
+
+    first_contact_hours = models.PositiveSmallIntegerField(
+        "contact new leads within (hours)", default=24
+    )
+    escalate_after_hours = models.PositiveSmallIntegerField(
+        "escalate to the manager after a further (hours)", default=4
+    )
+    business_hours_only = models.BooleanField(
+        "count working hours only",
+        default=False,
+        help_text="If ticked, only the working hours below count towards the target.",
+    )
+    workday_start = models.TimeField(default=time(9, 0))
+    workday_end = models.TimeField(default=time(17, 0))
+    working_days = ArrayField(
+        models.PositiveSmallIntegerField(),
+        default=default_working_days,
+        help_text="0 = Monday … 6 = Sunday.",
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="Working hours are read in this timezone.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "response-time target"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="responsetarget_single_row"),
+            models.CheckConstraint(
+                condition=Q(first_contact_hours__gte=1), name="responsetarget_hours_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(workday_start__lt=F("workday_end")),
+                name="responsetarget_workday_order",
+                violation_error_message="The working day must end after it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Contact new leads within {self.first_contact_hours} h"
+
+    @classmethod
+    def current(cls) -> ResponseTarget:
+        target, _ = cls.objects.get_or_create(
+            pk=1, defaults={"first_contact_hours": settings.LEAD_FIRST_CONTACT_SLA_HOURS}
+        )
+        return target
+
+
+class EmailTemplate(models.Model):
+    """A reusable follow-up email. With no team and no owner it is everyone's; with a
+    team, that team's (admin-managed); with an owner, that person's own."""
+
+    name = models.CharField(max_length=100)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(
+        help_text="Placeholders such as {{ lead.first_name }} and {{ sender.full_name }}."
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="email_templates"
+    )
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="email_templates"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(team__isnull=True) | Q(owner__isnull=True),
+                name="emailtemplate_team_or_owner",
+                violation_error_message="A template is a team's or a person's, not both.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -171,7 +171,15 @@ CELERY_TASK_ROUTES = {
     "*.tasks.import*": {"queue": "imports"},
 }
 CELERY_QUEUE_NAMES = ["default", "reminders", "imports"]
-CELERY_BEAT_SCHEDULE: dict = {}
+# Beat only enqueues these scans; what is due lives in the database, so a scan that runs
+# twice (two beats) or late (beat restarted) finds the same rows and sends nothing twice.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "task-reminders": {"task": "leads.tasks.remind_tasks_due", "schedule": 30.0},
+    "response-targets": {"task": "leads.tasks.remind_response_targets", "schedule": 60.0},
+    "daily-digests": {"task": "leads.tasks.remind_digests", "schedule": 300.0},
+    # The sweeper: retries whose backoff is over, and claims whose worker died.
+    "email-outbox": {"task": "crm.tasks.remind_dispatch_emails", "schedule": 60.0},
+}
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -276,5 +284,13 @@ LOGGING = {
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 # Response-time target: new leads should be contacted within this many hours.
 LEAD_FIRST_CONTACT_SLA_HOURS = int(os.environ.get("LEAD_FIRST_CONTACT_SLA_HOURS", "24"))
+# The email outbox (crm.notifications): a claimed email not sent within this many seconds
+# is offered again (longer than a batch can take), ids per worker message, and retries.
+NOTIFICATION_CLAIM_SECONDS = int(os.environ.get("NOTIFICATION_CLAIM_SECONDS", "300"))
+NOTIFICATION_DISPATCH_LIMIT = 1000
+NOTIFICATION_EMAIL_BATCH = int(os.environ.get("NOTIFICATION_EMAIL_BATCH", "50"))
+NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "5"))
+# First retry after this many seconds, then doubling: 1, 2, 4, 8 minutes by default.
+NOTIFICATION_RETRY_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_SECONDS", "60"))
 # Currency of new deals (ISO 4217).
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")

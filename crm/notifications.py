@@ -1,0 +1,275 @@
+"""Notifications, and every email the CRM sends by itself (reminders, alerts, digests),
+each sent exactly once.
+
+1. An event creates a ``Notification`` whose ``key`` is unique for its user, inside the
+   transaction that records the event (a task's reminder marked sent, a lead's SLA alert
+   stamped). Processing the event twice — two beats, a redelivered message — creates
+   nothing new, because the row or the unique key is already there.
+2. ``dispatch_emails`` claims due outbox rows with ``SELECT … FOR UPDATE SKIP LOCKED``,
+   marks them queued with a claim deadline and enqueues their ids after the commit. Two
+   dispatchers never claim the same row. A row whose worker died (``kill -9`` can lose
+   prefetched messages even with late acks) is offered again once its claim expires. The
+   database, not the broker, knows what is due: nothing waits in a broker ETA.
+3. ``send_email`` locks the row (a row locked by another worker is that worker's),
+   returns unless it is still queued, sends, and marks it sent in the same transaction.
+   A failure makes the row pending again with a later due time (backoff); after the last
+   attempt it is failed, with the error shown to the user.
+
+One window remains, as for any sender that cannot take part in the database's
+transaction: the SMTP server accepted the message and the worker died before the commit.
+The message's Message-ID is fixed per notification, so a receiving server or client that
+sees it twice keeps one.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.timezone import now
+
+from crm.models import Notification
+
+logger = logging.getLogger(__name__)
+
+Email = Notification.Email
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str = ""
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}{path}" if path.startswith("/") else path
+
+
+def render_email(template: str, context: dict[str, Any], *, user: Any) -> RenderedEmail:
+    """``<template>_subject.txt``, ``.txt`` and ``.html`` under ``templates/email/``,
+    rendered in the recipient's timezone so every time in it is theirs."""
+    context = {"user": user, "site_url": settings.SITE_URL.rstrip("/"), **context}
+    with timezone.override(user.timezone or "UTC"):
+        subject = render_to_string(f"email/{template}_subject.txt", context)
+        text = render_to_string(f"email/{template}.txt", context)
+        html = render_to_string(f"email/{template}.html", context)
+    return RenderedEmail(subject=" ".join(subject.split())[:255], text=text, html=html)
+
+
+def build_notification(
+    *,
+    user: Any,
+    kind: str,
+    key: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    target: Any = None,
+    email: RenderedEmail | None = None,
+    at: datetime | None = None,
+) -> Notification:
+    """An unsaved notification (for ``notify`` or a ``bulk_create`` of many)."""
+    at = at or now()
+    notification = Notification(
+        user=user,
+        kind=kind,
+        key=key[:200],
+        title=title[:200],
+        body=body,
+        url=url,
+        created_at=at,
+    )
+    if target is not None:
+        notification.target_type = ContentType.objects.get_for_model(target)
+        notification.target_id = target.pk
+    if email is not None:
+        notification.email_subject = email.subject
+        notification.email_text = email.text
+        notification.email_html = email.html
+        notification.email_state = Email.PENDING
+        notification.email_due_at = at
+    return notification
+
+
+def notify(**fields: Any) -> Notification | None:
+    """Create a notification once: ``None`` if this user already has one with this key."""
+    notification = build_notification(**fields)
+    try:
+        with transaction.atomic():
+            notification.save()
+    except IntegrityError:
+        if Notification.objects.filter(user=notification.user, key=notification.key).exists():
+            return None
+        raise
+    if notification.email_state == Email.PENDING:
+        transaction.on_commit(dispatch_emails_soon)
+    return notification
+
+
+def notify_many(notifications: Sequence[Notification]) -> None:
+    """Create many at once; any already there (same user and key) are left as they are."""
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+    if any(n.email_state == Email.PENDING for n in notifications):
+        transaction.on_commit(dispatch_emails_soon)
+
+
+def dispatch_emails_soon() -> None:
+    """Ask a worker to dispatch now rather than at the next beat."""
+    from crm.tasks import remind_dispatch_emails
+
+    remind_dispatch_emails.delay()
+
+
+# --- Read state -----------------------------------------------------------------------
+
+
+def notification_mark_read(*, user: Any, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's notifications read: the given ones, or all of them."""
+    unread = Notification.objects.for_user(user).unread()
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=now())
+
+
+# --- The outbox -----------------------------------------------------------------------
+
+
+def claim_seconds() -> int:
+    return int(settings.NOTIFICATION_CLAIM_SECONDS)
+
+
+def dispatch_emails(*, at: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Claim due emails and hand them to workers in batches; returns the claimed ids."""
+    at = at or now()
+    limit = limit or settings.NOTIFICATION_DISPATCH_LIMIT
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.email_due(at)
+            .order_by("email_due_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        Notification.objects.filter(pk__in=ids).update(
+            email_state=Email.QUEUED, email_due_at=at + timedelta(seconds=claim_seconds())
+        )
+        size = settings.NOTIFICATION_EMAIL_BATCH
+        batches = [ids[i : i + size] for i in range(0, len(ids), size)]
+        transaction.on_commit(lambda: _enqueue(batches))
+    return ids
+
+
+def _enqueue(batches: list[list[int]]) -> None:
+    from crm.tasks import remind_send_emails
+
+    for batch in batches:
+        remind_send_emails.delay(batch)
+
+
+def send_emails(ids: Iterable[int]) -> int:
+    """Send a batch over one connection; returns how many this call sent."""
+    connection = get_connection()
+    sent = 0
+    try:
+        for pk in ids:
+            sent += send_email(pk, connection=connection)
+    finally:
+        connection.close()
+    return sent
+
+
+def _message_id(notification: Notification) -> str:
+    domain = urlsplit(settings.SITE_URL).hostname or "crm.localhost"
+    return f"<notification-{notification.pk}@{domain}>"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=settings.NOTIFICATION_RETRY_SECONDS * 2 ** (attempts - 1))
+
+
+def send_email(pk: int, *, connection: Any = None) -> bool:
+    """Send one queued email, at most once; True if this call sent it."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .select_related("user")
+            .filter(pk=pk, email_state=Email.QUEUED)
+            .first()
+        )
+        if notification is None:
+            return False  # sent already, failed, or another worker holds it right now
+        user = notification.user
+        notification.email_attempts += 1
+        if not user.is_active or not user.email:
+            return _give_up(notification, "The recipient is deactivated.")
+        message = EmailMultiAlternatives(
+            subject=notification.email_subject,
+            body=notification.email_text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[user.email],
+            connection=connection,
+            headers={"Message-ID": _message_id(notification)},
+        )
+        if notification.email_html:
+            message.attach_alternative(notification.email_html, "text/html")
+        try:
+            message.send()
+        except (smtplib.SMTPException, OSError) as error:
+            return _failed_attempt(notification, error)
+        notification.email_state = Email.SENT
+        notification.email_sent_at = now()
+        notification.email_due_at = None
+        notification.email_error = ""
+        notification.save(
+            update_fields=[
+                "email_state",
+                "email_sent_at",
+                "email_due_at",
+                "email_error",
+                "email_attempts",
+            ]
+        )
+        return True
+
+
+def _failed_attempt(notification: Notification, error: Exception) -> bool:
+    reason = f"{type(error).__name__}: {error}"[:500]
+    if notification.email_attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        logger.error("Email for notification %s failed for good: %s", notification.pk, reason)
+        return _give_up(notification, reason)
+    logger.warning(
+        "Email for notification %s failed (attempt %s), retrying: %s",
+        notification.pk,
+        notification.email_attempts,
+        reason,
+    )
+    notification.email_state = Email.PENDING
+    notification.email_due_at = now() + retry_delay(notification.email_attempts)
+    notification.email_error = reason
+    notification.save(
+        update_fields=["email_state", "email_due_at", "email_error", "email_attempts"]
+    )
+    return False
+
+
+def _give_up(notification: Notification, reason: str) -> bool:
+    notification.email_state = Email.FAILED
+    notification.email_due_at = None
+    notification.email_error = reason[:500]
+    notification.save(
+        update_fields=["email_state", "email_due_at", "email_error", "email_attempts"]
+    )
+    return False

@@ -273,3 +273,13 @@ def _give_up(notification: Notification, reason: str) -> bool:
         update_fields=["email_state", "email_due_at", "email_error", "email_attempts"]
     )
     return False
+
+
+def notification_retry_email(*, notification: Notification) -> bool:
+    """Give a failed email another round of attempts (an admin action)."""
+    updated = Notification.objects.filter(pk=notification.pk, email_state=Email.FAILED).update(
+        email_state=Email.PENDING, email_due_at=now(), email_attempts=0
+    )
+    if updated:
+        transaction.on_commit(dispatch_emails_soon)
+    return bool(updated)

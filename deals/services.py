@@ -16,7 +16,7 @@ from accounts.models import User
 from accounts.roles import Capability
 from crm.models import AuditEvent, audit, save_checked
 from deals.models import Company, Contact, Deal, DealNote, DealStageChange, Stage
-from leads.models import Lead, LostReason
+from leads.models import Lead, LostReason, Task
 from leads.phones import normalize_phone
 from leads.services import (
     ASSIGN_NOT_ALLOWED,
@@ -227,6 +227,8 @@ def lead_convert(
         action=AuditEvent.Action.CREATED,
         note=f"Converted from lead {locked.number}",
     )
+    # The lead becomes read-only; the follow-ups still to do carry on on the deal.
+    Task.objects.filter(lead=locked).open().update(lead=None, deal=deal, updated_at=at)
     before = snapshot(locked, ["status"])
     fields = apply_status(locked, Lead.Status.CONVERTED, None, at)
     locked.converted_at = at

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounts.models import User
 from crm.models import AuditEvent
@@ -64,6 +65,28 @@ def test_convert_creates_deal_contact_and_company_and_links_them(
     ) == [(None, stages["Meeting set"].pk)]
     converted = AuditEvent.objects.for_object(lead).filter(action=AuditEvent.Action.CONVERTED)
     assert converted.get().changes == {"status": ["Qualified", "Converted"]}
+
+
+def test_open_tasks_follow_the_lead_onto_its_deal(rep: User, stages: dict[str, Stage]) -> None:
+    lead = qualified_lead(rep)
+    due = timezone.now() + timedelta(days=1)
+    open_task = lead_services.task_create(
+        actor=rep, title="Send the proposal", due_at=due, lead=lead
+    )
+    done_task = lead_services.task_create(actor=rep, title="Discovery call", due_at=due, lead=lead)
+    lead_services.task_complete(task=done_task, actor=rep)
+    deal = services.lead_convert(
+        lead=lead,
+        actor=rep,
+        title="Rollout",
+        value=Decimal("100"),
+        stage=stages["Meeting set"],
+        expected_close_date=date(2027, 1, 31),
+    )
+    open_task.refresh_from_db()
+    done_task.refresh_from_db()
+    assert (open_task.lead_id, open_task.deal_id) == (None, deal.pk)
+    assert (done_task.lead_id, done_task.deal_id) == (lead.pk, None)  # history stays put
 
 
 def test_convert_links_existing_contact_and_company_instead_of_duplicating(

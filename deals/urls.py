@@ -1,6 +1,7 @@
 from django.urls import path
 
 from deals import board, directory, views
+from leads import email_views
 
 app_name = "deals"
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/assign/", views.deal_assign, name="assign"),
     path("<int:pk>/notes/", views.deal_add_note, name="note"),
     path("<int:pk>/next-action/", views.deal_set_next_action, name="next_action"),
+    path("<int:pk>/email/", email_views.deal_email, name="email"),
     path("contacts/", directory.contact_list, name="contacts"),
     path("companies/", directory.company_list, name="companies"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),

@@ -1,7 +1,12 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.timezone import now
 
-from leads.models import Lead, LostReason, Source, Tag
+from leads.emails import check_template_text
+from leads.models import EmailTemplate, Lead, LostReason, Source, Tag
 
 
 @admin.register(Source, LostReason)
@@ -36,3 +41,31 @@ class LeadAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class EmailTemplateAdminForm(forms.ModelForm):
+    class Meta:
+        model = EmailTemplate
+        fields = ["name", "subject", "body", "team", "owner", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        check_template_text(subject=data.get("subject") or "", body=data.get("body") or "")
+        return data
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    """Team templates (with a team) and everyone's (no team, no owner) are kept here;
+    people write their own on the email templates page."""
+
+    form = EmailTemplateAdminForm
+    list_display = ["name", "subject", "team", "owner", "is_active", "updated_at"]
+    list_filter = ["is_active", "team", "owner"]
+    search_fields = ["name", "subject"]
+    list_select_related = ["team", "owner"]
+    autocomplete_fields = ["owner"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.updated_at = now()
+        super().save_model(request, obj, form, change)

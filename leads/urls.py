@@ -1,7 +1,7 @@
 from django.urls import path
 
 from deals import views as deal_views
-from leads import views
+from leads import email_views, views
 
 app_name = "leads"
 
@@ -19,4 +19,13 @@ urlpatterns = [
     path("<int:pk>/next-action/", views.lead_set_next_action, name="next_action"),
     path("<int:pk>/notes/", views.lead_add_note, name="note"),
     path("<int:pk>/convert/", deal_views.lead_convert, name="convert"),
+    path("<int:pk>/email/", email_views.lead_email, name="email"),
+    path("email-templates/", email_views.template_list, name="email_templates"),
+    path("email-templates/new/", email_views.template_create, name="email_template_create"),
+    path("email-templates/<int:pk>/", email_views.template_edit, name="email_template_edit"),
+    path(
+        "email-templates/<int:pk>/delete/",
+        email_views.template_delete,
+        name="email_template_delete",
+    ),
 ]

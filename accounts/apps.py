@@ -9,5 +9,6 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from accounts import roles, signals  # noqa: F401  (connects the receivers)
 
-        # Permissions are created in post_migrate too, so the roles are synced after them.
-        post_migrate.connect(roles.sync_role_groups_after_migrate, sender=self)
+        # Permissions are created in post_migrate too, one app at a time, so the roles are
+        # synced after every app's turn: the Admin role holds permissions of later apps.
+        post_migrate.connect(roles.sync_role_groups_after_migrate)

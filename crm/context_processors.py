@@ -1,6 +1,14 @@
+from functools import cached_property
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+
+from crm.models import Notification
+
+# The bell counts up to this many; past it, it says "99+".
+UNREAD_CAP = 99
 
 # Main navigation: (label, url name). Sections appear once their app registers the URL.
 NAVIGATION = [
@@ -22,4 +30,25 @@ def site(request: HttpRequest) -> dict[str, object]:
     # The closest section is the active one: /deals/contacts/ is Contacts, not Deals.
     active = max((url for _, url in links if request.path.startswith(url)), key=len, default=None)
     items = [{"label": label, "url": url, "active": url == active} for label, url in links]
-    return {"SITE_URL": settings.SITE_URL, "nav_items": items}
+    context: dict[str, object] = {"SITE_URL": settings.SITE_URL, "nav_items": items}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        context["unread"] = UnreadCount(user)
+    return context
+
+
+class UnreadCount:
+    """The bell's number: one query, made only if a template shows it (an htmx partial
+    never does), and at most once per response."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    @cached_property
+    def count(self) -> int:
+        unread = Notification.objects.for_user(self.user).unread()
+        return int(unread[: UNREAD_CAP + 1].count())
+
+    @property
+    def label(self) -> str:
+        return f"{UNREAD_CAP}+" if self.count > UNREAD_CAP else str(self.count)

@@ -7,6 +7,12 @@ admin.site.site_header = "CRM administration"
 admin.site.site_title = "CRM admin"
 admin.site.index_title = "Users, teams and settings"
 
+notification_urls = [
+    path("", views.notification_list, name="list"),
+    path("read/", views.notification_read_all, name="read_all"),
+    path("<int:pk>/open/", views.notification_open, name="open"),
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
@@ -14,5 +20,6 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("deals/", include("deals.urls")),
     path("tasks/", include("leads.task_urls")),
+    path("notifications/", include((notification_urls, "notifications"))),
     path("admin/", admin.site.urls),
 ]

@@ -76,6 +76,7 @@ class NextActionForm(forms.Form):
         required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
+    create_task = forms.BooleanField(required=False)
 
 
 class DealForm(forms.ModelForm):

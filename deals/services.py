@@ -31,6 +31,8 @@ from leads.services import (
     require_work,
     save_with_history,
     snapshot,
+    task_create,
+    task_kind_for,
 )
 
 CONVERT_NOT_ALLOWED = "Your role does not allow converting leads."
@@ -364,7 +366,10 @@ def deal_set_next_action(
     next_action: str,
     due: datetime | None,
     expected_version: int | None = None,
+    create_task: bool = False,
 ) -> Deal:
+    """Set (or clear) what happens next. With ``create_task``, the next action also
+    becomes a follow-up task for the deal's owner (or the actor), reminded at its due time."""
     next_action = next_action.strip()
     if next_action and due is None:
         raise ValidationError(NEXT_ACTION_NEEDS_DUE)
@@ -377,13 +382,23 @@ def deal_set_next_action(
         "next action due": (deal.next_action_due, due),
     }
     deal.next_action, deal.next_action_due = next_action, due
-    return _save(
+    deal = _save(
         deal,
         actor=actor,
         action=AuditEvent.Action.NEXT_ACTION,
         changes=changes,
         fields=["next_action", "next_action_due"],
     )
+    if create_task and next_action:
+        task_create(
+            actor=actor,
+            title=next_action,
+            due_at=due,
+            kind=task_kind_for(next_action),
+            assignee=deal.owner or actor,
+            deal=deal,
+        )
+    return deal
 
 
 @transaction.atomic

@@ -20,6 +20,7 @@ from deals.forms import ConvertForm, DealForm, DealNoteForm, NextActionForm, Sta
 from deals.models import Company, Contact, Deal, DealNote, Stage
 from deals.selectors import deal_timeline, forecast_by_month
 from leads import services as lead_services
+from leads import task_views
 from leads.models import Lead, LostReason
 from leads.pagination import Sort, keyset_page
 from leads.selectors import capped_count, choices_for
@@ -39,12 +40,12 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def _deal_or_404(request: HttpRequest, pk: int) -> Deal:
+def _deal_or_404(request: HttpRequest, pk: int, **annotations: Any) -> Deal:
     """Every deal view starts here: a deal the user cannot see is a 404."""
     return get_object_or_404(
-        Deal.objects.visible_to(_user(request)).select_related(
-            "owner", "stage", "company", "contact", "source_lead", "lost_reason"
-        ),
+        Deal.objects.visible_to(_user(request))
+        .select_related("owner", "stage", "company", "contact", "source_lead", "lost_reason")
+        .annotate(**annotations),
         pk=pk,
     )
 
@@ -142,7 +143,8 @@ def deal_forecast(request: HttpRequest) -> HttpResponse:
 @login_required
 def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    deal = _deal_or_404(request, pk)
+    # The open tasks come with the deal itself (the panel costs no query of its own).
+    deal = _deal_or_404(request, pk, open_tasks=task_views.open_tasks_column(user, "deal"))
     choices = choices_for(user)
     context = {
         "deal": deal,
@@ -154,6 +156,12 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_work": lead_services.can_work_on(user, deal),
         "can_assign": lead_services.can_assign(user),
         "note_kinds": DealNote.KINDS,
+        "panel": task_views.task_panel(
+            user,
+            deal,
+            task_views.tasks_from_rows(deal.open_tasks, deal),  # type: ignore[attr-defined]
+            owners=choices.owners,
+        ),
     }
     return render(request, "deals/deal_detail.html", context)
 
@@ -239,8 +247,11 @@ def deal_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
             next_action=data["next_action"],
             due=data["next_action_due"],
             expected_version=data["version"],
+            create_task=data["create_task"],
         ),
-        "Next action saved.",
+        "Next action saved, and a follow-up task with a reminder created."
+        if data["create_task"] and data["next_action"]
+        else "Next action saved.",
     )
 
 

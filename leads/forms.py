@@ -130,6 +130,9 @@ class NextActionForm(forms.Form):
         required=False, widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS, label="Due"
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
+    create_task = forms.BooleanField(
+        required=False, label="Also create a follow-up task with a reminder"
+    )
 
 
 class StatusForm(forms.Form):

@@ -407,7 +407,10 @@ def lead_set_next_action(
     next_action: str,
     due: datetime | None,
     expected_version: int | None = None,
+    create_task: bool = False,
 ) -> Lead:
+    """Set (or clear) what happens next. With ``create_task``, the next action also
+    becomes a follow-up task for the lead's owner (or the actor), reminded at its due time."""
     next_action = next_action.strip()
     if next_action and due is None:
         raise ValidationError(NEXT_ACTION_NEEDS_DUE)
@@ -422,13 +425,23 @@ def lead_set_next_action(
     before = snapshot(lead, ["next_action", "next_action_due"])
     lead.next_action = next_action
     lead.next_action_due = due
-    return save_with_history(
+    lead = save_with_history(
         lead,
         actor=actor,
         action=AuditEvent.Action.NEXT_ACTION,
         before=before,
         fields=["next_action", "next_action_due"],
     )
+    if create_task and next_action:
+        task_create(
+            actor=actor,
+            title=next_action,
+            due_at=due,
+            kind=task_kind_for(next_action),
+            assignee=lead.owner or actor,
+            lead=lead,
+        )
+    return lead
 
 
 @transaction.atomic
@@ -528,6 +541,19 @@ TASK_CONFLICT = "Someone else changed this task while you were looking at it."
 TASK_FIELDS = ["title", "kind", "due_at", "notes", "remind_before"]
 
 
+def task_kind_for(text: str) -> str:
+    """A next action that starts "Call…", "Email…" or "Meet…" is that kind of task (so
+    completing it offers to log the outcome); anything else is a to-do."""
+    first = (text.strip().split() or [""])[0].lower().strip(".,:;!")
+    if first in ("call", "phone", "ring"):
+        return Task.Kind.CALL
+    if first in ("email", "e-mail", "mail"):
+        return Task.Kind.EMAIL
+    if first in ("meet", "meeting", "visit", "demo"):
+        return Task.Kind.MEETING
+    return Task.Kind.TODO
+
+
 class TaskConflict(Exception):
     def __init__(self, task: Task) -> None:
         super().__init__(TASK_CONFLICT)
@@ -577,7 +603,12 @@ def _save_task(task: Task, *, actor: User | None, action: str, before: dict[str,
     task.updated_at = now()
     task.full_clean(validate_constraints=False)
     save_checked(task)
-    after = {name: getattr(task, name) for name in before}
+    # A related record (the assignee) is kept in the history as its name, as shown.
+    after = {
+        name: str(value) if isinstance(value, User) else value
+        for name in before
+        for value in [getattr(task, name)]
+    }
     changes = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
     audit(target=task, actor=actor, action=AuditEvent.Action(action), changes=changes)
     return task

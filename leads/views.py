@@ -6,8 +6,9 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,7 +18,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.models import Scope, User, access_scope
 from accounts.roles import Capability
 from deals.models import Contact
-from leads import services
+from leads import services, task_views
 from leads.filters import SAVED_VIEWS, LeadFilter
 from leads.forms import AssignForm, BulkForm, LeadForm, NextActionForm, NoteForm, StatusForm
 from leads.models import Lead, LeadNote, LostReason, Tag
@@ -56,12 +57,12 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def _lead_or_404(request: HttpRequest, pk: int) -> Lead:
+def _lead_or_404(request: HttpRequest, pk: int, **annotations: Any) -> Lead:
     """Every lead view starts here: another rep's lead is a 404, never a 403."""
     return get_object_or_404(
-        Lead.objects.visible_to(_user(request)).select_related(
-            "owner", "source", "team", "lost_reason", "created_by", "deal"
-        ),
+        Lead.objects.visible_to(_user(request))
+        .select_related("owner", "source", "team", "lost_reason", "created_by", "deal")
+        .annotate(**annotations),
         pk=pk,
     )
 
@@ -246,7 +247,13 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
 @login_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    lead = _lead_or_404(request, pk)
+    # Tags and the open tasks come with the lead itself: a page query each saved.
+    lead = _lead_or_404(
+        request,
+        pk,
+        tag_names=ArraySubquery(Tag.objects.filter(leads=OuterRef("pk")).values("name")),
+        open_tasks=task_views.open_tasks_column(user, "lead"),
+    )
     choices = choices_for(user)
     visible = Lead.objects.visible_to(user)
     duplicates = list(
@@ -261,7 +268,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = {"version": lead.version}
     context = {
         "lead": lead,
-        "tags": list(lead.tags.all()),
+        "tags": lead.tag_names,  # type: ignore[attr-defined]
         "timeline": timeline_of(lead),
         "duplicates": duplicates,
         "moves": [Lead.Status(status) for status in services.status_moves(lead, user)],
@@ -281,6 +288,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             }
         ),
         "note_kinds": LeadNote.Kind.choices,
+        "panel": task_views.task_panel(
+            user,
+            lead,
+            task_views.tasks_from_rows(lead.open_tasks, lead),  # type: ignore[attr-defined]
+            owners=choices.owners,
+        ),
     }
     return render(request, "leads/lead_detail.html", context)
 
@@ -379,9 +392,18 @@ def lead_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
             next_action=data["next_action"],
             due=data["next_action_due"],
             expected_version=data["version"],
+            create_task=data["create_task"],
         ),
-        "Next action saved." if data["next_action"] else "Next action cleared.",
+        _next_action_saved(data),
     )
+
+
+def _next_action_saved(data: dict[str, Any]) -> str:
+    if not data["next_action"]:
+        return "Next action cleared."
+    if data["create_task"]:
+        return "Next action saved, and a follow-up task with a reminder created."
+    return "Next action saved."
 
 
 @login_required

@@ -6,6 +6,7 @@ from accounts import demo
 from deals import demo as demo_deals
 from deals.models import Deal
 from leads import demo as demo_leads
+from leads import demo_tasks
 from leads.models import Lead
 
 DEFAULT_PASSWORD = "demo-crm-2026"  # noqa: S105  (a demo login, printed on purpose)
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         # After the leads: the deals convert some of them, and make and convert more.
         deals, deal_leads = demo_deals.seed_deals(**cast)
         created += deal_leads
+        demo_tasks.seed_tasks(**cast)  # follow-ups on those leads and deals
         total = Lead.objects.count()
         made = f"{created} demo leads created" if created else "demo leads were already there"
         self.stdout.write(f"Leads: {total} in the database ({made}).")

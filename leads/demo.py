@@ -34,8 +34,8 @@ from django.utils.timezone import now
 
 from accounts.models import User
 from crm.models import AuditEvent
-from leads import services
-from leads.models import Lead, LeadNote, LostReason, Source, Tag
+from leads import services, sla
+from leads.models import Lead, LeadNote, LostReason, ResponseTarget, Source, Tag
 
 SEED = 2026
 DEMO_EMAIL_TLD = ".example"  # RFC 2606: never a real mailbox; also marks the demo leads
@@ -574,6 +574,45 @@ def _backdate(history: dict[int, Steps]) -> None:
     Lead.objects.bulk_update(leads, stamps, batch_size=500)
 
 
+def _response_times(ids: list[int], current: datetime) -> int | None:
+    """DEMO DATA ONLY: the response-target stamps of the back-dated leads.
+
+    Deadlines follow the back-dated arrival times, and first response times the back-dated
+    first contacts. A lead that waited past its deadline long ago counts as alerted and
+    escalated back then, except one, the most recent lead whose escalation is overdue: the
+    real scan alerts its owner and escalates it to the manager now, so the bell has an
+    alert and an escalation to show. Leads that only just passed their deadline are left
+    to the scan as well, as they would be. Returns the escalated lead's id.
+    """
+    target = ResponseTarget.current()
+    fields = ["first_response_time", "sla_due_at", "sla_alerted_at", "sla_escalated_at"]
+    leads = list(
+        Lead.objects.filter(pk__in=ids).only(
+            "created_at", "first_contacted_at", "status", "owner_id", *fields
+        )
+    )
+    overdue: list[Lead] = []
+    for lead in leads:
+        contacted = lead.first_contacted_at
+        lead.first_response_time = contacted - lead.created_at if contacted else None
+        lead.sla_due_at = due = sla.contact_deadline(lead.created_at, target)
+        escalate = sla.escalation_deadline(lead, target) or due
+        lead.sla_alerted_at = lead.sla_escalated_at = None
+        if contacted is not None:  # the alerts it had while it waited
+            lead.sla_alerted_at = due if due < contacted else None
+            lead.sla_escalated_at = escalate if escalate < contacted else None
+        elif sla.is_waiting(lead) and escalate < current:
+            lead.sla_alerted_at, lead.sla_escalated_at = due, escalate
+            if lead.owner_id is not None:
+                overdue.append(lead)
+    chosen = max(overdue, key=lambda lead: (lead.sla_due_at, lead.pk), default=None)
+    if chosen is not None:
+        chosen.sla_alerted_at = chosen.sla_escalated_at = None
+    Lead.objects.bulk_update(leads, fields, batch_size=500)
+    sla.sla_scan(at=current)
+    return chosen.pk if chosen is not None else None
+
+
 def _local_at(owner: User, day_offset: int, rng: random.Random, current: datetime) -> datetime:
     """A working-hours time ``day_offset`` days from today, in the owner's own timezone."""
     tz = zoneinfo.ZoneInfo(owner.timezone or "UTC")
@@ -946,4 +985,5 @@ def seed_leads(*, admin: User, manager: User, rep1: User, rep2: User) -> int:
         lead, steps = teller.tell(spec, current)
         history[lead.pk] = steps
     _backdate(history)
+    _response_times(list(history), current)
     return len(history)

@@ -99,6 +99,8 @@ class LeadQuerySet(OwnedQuerySet):
             "next_action",
             "next_action_due",
             "created_at",
+            "first_contacted_at",
+            "sla_due_at",
             "owner_id",
             "source_id",
             "owner__first_name",

@@ -1,12 +1,13 @@
 """Periodic scans run by beat (see CELERY_BEAT_SCHEDULE). Each is safe to run twice at
-once: the rows it acts on are claimed with row locks in the transaction that acts."""
+once: the rows it acts on are claimed with row locks in the transaction that acts, and
+every notification has a key that is unique for its user."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
-from leads import reminders
+from leads import digest, reminders, sla
 
 
 @shared_task
@@ -17,3 +18,16 @@ def remind_tasks_due() -> int:
         if taken < settings.NOTIFICATION_DISPATCH_LIMIT:
             break
     return total
+
+
+@shared_task
+def remind_response_targets() -> list[int]:
+    """Alert owners about new leads not contacted in time, then escalate to managers."""
+    alerted, escalated = sla.sla_scan()
+    return [alerted, escalated]
+
+
+@shared_task
+def remind_digests() -> int:
+    """Each user's daily digest, once their digest hour has come in their own timezone."""
+    return digest.digests_dispatch()

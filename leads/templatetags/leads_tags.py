@@ -114,6 +114,33 @@ def _short_date(moment: datetime, with_year: bool) -> str:
     return f"{local:%b} {local.day}, {local:%H:%M}"
 
 
+def _sla_state(lead: Any, moment: datetime) -> str:
+    """A new lead's response-time state: waiting past its contact deadline ("breached"),
+    waiting within it ("waiting"), or not waiting at all ("")."""
+    if lead.status != "new" or lead.first_contacted_at is not None or lead.sla_due_at is None:
+        return ""
+    return "breached" if lead.sla_due_at < moment else "waiting"
+
+
+@register.simple_tag
+def sla_badge(lead: Any) -> str:
+    """The response-time flag of a new lead still waiting for its first contact."""
+    state = _sla_state(lead, timezone.now())
+    if not state:
+        return ""
+    due = date_format(timezone.localtime(lead.sla_due_at), "M j, H:i")
+    if state == "breached":
+        return format_html(
+            '<span class="badge text-bg-danger" id="lead-sla" title="Contact was due {}">'
+            "SLA breached · was due {}</span>",
+            due,
+            due,
+        )
+    return format_html(
+        '<span class="badge text-bg-light border" id="lead-sla">Contact by {}</span>', due
+    )
+
+
 @register.simple_tag
 def lead_rows(leads: Iterable[Any], selectable: bool = False) -> str:
     """The list's rows, rendered in Python: at 50 rows the template engine's per-variable
@@ -144,6 +171,19 @@ def lead_rows(leads: Iterable[Any], selectable: bool = False) -> str:
             if lead.owner_id
             else '<span class="badge text-bg-warning">Unassigned</span>'
         )
+        sla = _sla_state(lead, moment)
+        if sla == "breached":
+            sla_cell = (
+                ' <span class="badge text-bg-danger" title="Contact was due '
+                f'{_short_date(lead.sla_due_at, with_year=False)}">SLA breached</span>'
+            )
+        elif sla == "waiting":
+            sla_cell = (
+                '<div class="small text-body-secondary">Contact by '
+                f"{_short_date(lead.sla_due_at, with_year=False)}</div>"
+            )
+        else:
+            sla_cell = ""
         checkbox = (
             f'<td><input class="form-check-input" type="checkbox" name="leads" value="{lead.pk}"'
             f' aria-label="Select {_esc(lead.number)}"></td>'
@@ -155,7 +195,7 @@ def lead_rows(leads: Iterable[Any], selectable: bool = False) -> str:
             f'<td><a href="{href}" class="link-body-emphasis">{_esc(lead.full_name)}</a></td>'
             f"<td>{_esc(lead.company)}</td>"
             f'<td><span class="badge {status_class(lead.status)}">'
-            f"{_esc(statuses.get(lead.status, lead.status))}</span></td>"
+            f"{_esc(statuses.get(lead.status, lead.status))}</span>{sla_cell}</td>"
             f'<td class="{rate_class(lead.rate)}">{_esc(rates.get(lead.rate, ""))}</td>'
             f"<td>{owner}</td><td>{next_cell}</td>"
             f'<td class="text-nowrap small">{_short_date(lead.created_at, with_year=True)}'

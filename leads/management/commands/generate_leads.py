@@ -39,7 +39,8 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import Membership, Team, User
 from accounts.roles import Role
-from leads.models import Lead, LeadStatus, LostReason, Source, Tag
+from leads.models import Lead, LeadStatus, LostReason, ResponseTarget, Source, Tag
+from leads.sla import add_target_hours
 
 DAY = 86_400.0
 SPAN_DAYS = 3 * 365
@@ -78,6 +79,10 @@ LEAD_COLUMNS = [
     "consent_at",
     "consent_source",
     "first_contacted_at",
+    "first_response_time",
+    "sla_due_at",
+    "sla_alerted_at",
+    "sla_escalated_at",
     "qualified_at",
     "converted_at",
     "closed_at",
@@ -341,6 +346,7 @@ class LeadFactory:
         tag_ids: list[int],
         lead_type_id: int,
         now: float,
+        target: ResponseTarget | None = None,
     ) -> None:
         from faker import Faker
 
@@ -377,6 +383,7 @@ class LeadFactory:
         self.now = now
         self.start = now - SPAN_DAYS * DAY
         self.lead_type_id = lead_type_id
+        self.target = target or ResponseTarget(first_contact_hours=24, escalate_after_hours=4)
         self.team_ids = team_ids
         self.lost_reason_ids = lost_reason_ids
         self.tag_ids = tag_ids
@@ -394,6 +401,32 @@ class LeadFactory:
         self.note_kinds = expand(NOTE_KINDS)
 
     # --- one lead -------------------------------------------------------------------------
+
+    def target_time(self, start: float, hours: float) -> float:
+        """``start`` plus ``hours`` on the response target's clock (as ``leads.sla``)."""
+        if not self.target.business_hours_only:
+            return start + hours * 3600
+        return add_target_hours(ts(start), hours, self.target).timestamp()
+
+    def response_target(
+        self, status: str, created: float, first_contacted: float | None
+    ) -> tuple[float, float | None, float | None]:
+        """(contact by, alerted at, escalated at), as the SLA scan would have left them.
+
+        Generated history is in the past: a lead not contacted by its deadline counts as
+        alerted then (and escalated at its escalation time), and a lead still waiting past
+        its deadline is stamped as already alerted and escalated, so the first scan after
+        a load alerts nobody about leads that were never real."""
+        due = self.target_time(created, self.target.first_contact_hours)
+        if due >= self.now or (first_contacted is not None and first_contacted <= due):
+            return due, None, None
+        escalate = self.target_time(due, self.target.escalate_after_hours)
+        waiting = status == "new" and first_contacted is None
+        if waiting:
+            return due, due, min(escalate, self.now)
+        if escalate < self.now and (first_contacted is None or first_contacted > escalate):
+            return due, due, escalate
+        return due, due, None
 
     def after(self, start: float, max_days: float) -> float:
         """A moment after ``start``, at most ``max_days`` later and never in the future."""
@@ -490,6 +523,8 @@ class LeadFactory:
         elif status == "canceled":
             closed = self.after(first_contacted or created, 40)
 
+        sla_due, sla_alerted, sla_escalated = self.response_target(status, created, first_contacted)
+
         lost_reason_id = None
         if self.lost_reason_ids and rng.random() < LOST_REASON_SHARE.get(status, 0.0):
             lost_reason_id = pick(self.lost_reason_ids)
@@ -578,6 +613,10 @@ class LeadFactory:
                 ts(created) if consent else None,
                 consent_source,
                 ts(first_contacted) if first_contacted is not None else None,
+                ts(first_contacted) - ts(created) if first_contacted is not None else None,
+                ts(sla_due),
+                ts(sla_alerted) if sla_alerted is not None else None,
+                ts(sla_escalated) if sla_escalated is not None else None,
                 ts(qualified) if qualified is not None else None,
                 ts(converted) if converted is not None else None,
                 ts(closed) if closed is not None else None,
@@ -859,6 +898,7 @@ class Command(BaseCommand):
             tag_ids=list(Tag.objects.order_by("pk").values_list("pk", flat=True)),
             lead_type_id=ContentType.objects.get_for_model(Lead).pk,
             now=timezone.now().timestamp(),
+            target=ResponseTarget.current(),
         )
         self.stdout.write(
             f"Generating {count:,} leads for {len(owners)} owners "

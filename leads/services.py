@@ -206,6 +206,12 @@ def apply_status(lead: Lead, status: str, reason: LostReason | None, at: datetim
     lead.status = status
     if status in (Status.CONTACTED, Status.QUALIFIED) and lead.first_contacted_at is None:
         touched += mark_first_contact(lead, at)
+    if status == Status.NEW and lead.first_contacted_at is None:
+        # Back to New without ever being contacted: it waits again, on a fresh deadline
+        # (and may be alerted again: the alerts' keys carry the deadline).
+        lead.sla_due_at = contact_deadline(at)
+        lead.sla_alerted_at = lead.sla_escalated_at = None
+        touched += ["sla_due_at", "sla_alerted_at", "sla_escalated_at"]
     if status == Status.QUALIFIED and lead.qualified_at is None:
         lead.qualified_at = at
         touched.append("qualified_at")

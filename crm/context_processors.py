@@ -38,14 +38,17 @@ def site(request: HttpRequest) -> dict[str, object]:
 
 
 class UnreadCount:
-    """The bell's number: one query, made only if a template shows it (an htmx partial
-    never does), and at most once per response."""
+    """The bell's number: loaded with the user by ``PermissionBackend.get_user``, or else
+    one query, made only if a template shows it (an htmx partial never does)."""
 
     def __init__(self, user: Any) -> None:
         self.user = user
 
     @cached_property
     def count(self) -> int:
+        loaded = getattr(self.user, "unread_notifications", None)
+        if loaded is not None:  # counted when the session's user was loaded
+            return int(loaded)
         unread = Notification.objects.for_user(self.user).unread()
         return int(unread[: UNREAD_CAP + 1].count())
 

@@ -39,12 +39,6 @@ def tell(user: User, key: str, url: str = "/tasks/", **fields: object) -> Notifi
     return notification
 
 
-def notification_queries(client: Client, url: str, **headers: str) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url, **headers).status_code == 200
-    return sum("crm_notification" in query["sql"] for query in queries.captured_queries)
-
-
 def test_the_bell_counts_ones_own_unread(rep: User, rep_b: User) -> None:
     client = client_for(rep)
     html = client.get(reverse("tasks:list")).content.decode()

@@ -10,7 +10,7 @@ from django.utils.timezone import now
 
 from accounts.models import TIMEZONE_CHOICES
 from leads.emails import check_template_text
-from leads.models import EmailTemplate, Lead, LostReason, ResponseTarget, Source, Tag
+from leads.models import EmailTemplate, Lead, LostReason, ResponseTarget, Source, Tag, Task
 
 
 @admin.register(Source, LostReason)
@@ -155,6 +155,27 @@ class ResponseTargetAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not ResponseTarget.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    """Read-only, to look things up: tasks change in the app, through the services that
+    keep their reminders and history right."""
+
+    list_display = ["title", "kind", "assignee", "due_at", "done_at", "reminder_state"]
+    list_filter = ["kind", "reminder_state"]
+    search_fields = ["title", "assignee__email"]
+    list_select_related = ["assignee"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -23,6 +23,7 @@ sees it twice keeps one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 from collections.abc import Iterable, Sequence
@@ -35,6 +36,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.timezone import now
@@ -179,98 +181,124 @@ def _enqueue(batches: list[list[int]]) -> None:
         remind_send_emails.delay(batch)
 
 
+# What a worker reads to send an email. The text is fixed when the notification is made.
+SEND_FIELDS = ("pk", "email_subject", "email_text", "email_html", "user__email", "user__is_active")
+
+
 def send_emails(ids: Iterable[int]) -> int:
     """Send a batch over one connection; returns how many this call sent."""
+    ids = list(ids)
+    # One read for the whole batch, without locks: an email's text never changes once
+    # written, and each one is locked and its state checked again before it is sent.
+    waiting = {
+        row["pk"]: row
+        for row in Notification.objects.filter(pk__in=ids, email_state=Email.QUEUED).values(
+            *SEND_FIELDS
+        )
+    }
     connection = get_connection()
+    # Open it once for the batch (a backend opens and closes one per message otherwise). If
+    # it cannot be opened now, each send tries again and records its own failed attempt.
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        connection.open()
     sent = 0
     try:
         for pk in ids:
-            sent += send_email(pk, connection=connection)
+            if pk in waiting:
+                sent += _send(waiting.pop(pk), connection)
     finally:
         connection.close()
     return sent
 
 
-def _message_id(notification: Notification) -> str:
+def send_email(pk: int, *, connection: Any = None) -> bool:
+    """Send one queued email, at most once; True if this call sent it."""
+    email = Notification.objects.filter(pk=pk, email_state=Email.QUEUED).values(*SEND_FIELDS)
+    row = email.first()
+    return row is not None and _send(row, connection)
+
+
+def message_id(pk: int) -> str:
     domain = urlsplit(settings.SITE_URL).hostname or "crm.localhost"
-    return f"<notification-{notification.pk}@{domain}>"
+    return f"<notification-{pk}@{domain}>"
 
 
 def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=settings.NOTIFICATION_RETRY_SECONDS * 2 ** (attempts - 1))
 
 
-def send_email(pk: int, *, connection: Any = None) -> bool:
-    """Send one queued email, at most once; True if this call sent it."""
+def _send(email: dict[str, Any], connection: Any) -> bool:
+    """Take the row, send, commit: one transaction per email, so a worker that dies
+    mid-batch leaves every email it sent marked sent, and the others still queued."""
+    pk = email["pk"]
     with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .select_related("user")
-            .filter(pk=pk, email_state=Email.QUEUED)
-            .first()
+        # One statement takes the row and marks it sent: the subquery locks it, or skips it
+        # if another worker holds it. The lock lasts until the commit, so nobody else can
+        # send it meanwhile; a failed send overwrites the mark before then.
+        free = (
+            Notification.objects.filter(pk=pk, email_state=Email.QUEUED)
+            .select_for_update(skip_locked=True)
+            .order_by()
+            .values("pk")
         )
-        if notification is None:
+        taken = Notification.objects.filter(pk__in=free).update(
+            email_state=Email.SENT,
+            email_sent_at=now(),
+            email_due_at=None,
+            email_error="",
+            email_attempts=F("email_attempts") + 1,
+        )
+        if not taken:
             return False  # sent already, failed, or another worker holds it right now
-        user = notification.user
-        notification.email_attempts += 1
-        if not user.is_active or not user.email:
-            return _give_up(notification, "The recipient is deactivated.")
+        if not email["user__is_active"] or not email["user__email"]:
+            return _give_up(pk, "The recipient is deactivated.")
         message = EmailMultiAlternatives(
-            subject=notification.email_subject,
-            body=notification.email_text,
+            subject=email["email_subject"],
+            body=email["email_text"],
             from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[user.email],
+            to=[email["user__email"]],
             connection=connection,
-            headers={"Message-ID": _message_id(notification)},
+            headers={"Message-ID": message_id(pk)},
         )
-        if notification.email_html:
-            message.attach_alternative(notification.email_html, "text/html")
+        if email["email_html"]:
+            message.attach_alternative(email["email_html"], "text/html")
         try:
             message.send()
         except (smtplib.SMTPException, OSError) as error:
-            return _failed_attempt(notification, error)
-        notification.email_state = Email.SENT
-        notification.email_sent_at = now()
-        notification.email_due_at = None
-        notification.email_error = ""
-        notification.save(
-            update_fields=[
-                "email_state",
-                "email_sent_at",
-                "email_due_at",
-                "email_error",
-                "email_attempts",
-            ]
-        )
+            if connection is not None:
+                _reopen(connection)
+            return _failed_attempt(pk, error)
         return True
 
 
-def _failed_attempt(notification: Notification, error: Exception) -> bool:
+def _reopen(connection: Any) -> None:
+    """After a failure the connection may be dead: the rest of the batch gets a fresh one."""
+    connection.close()
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        connection.open()
+
+
+def _failed_attempt(pk: int, error: Exception) -> bool:
     reason = f"{type(error).__name__}: {error}"[:500]
-    if notification.email_attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
-        logger.error("Email for notification %s failed for good: %s", notification.pk, reason)
-        return _give_up(notification, reason)
+    attempts = Notification.objects.filter(pk=pk).values_list("email_attempts", flat=True).get()
+    if attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        logger.error("Email for notification %s failed for good: %s", pk, reason)
+        return _give_up(pk, reason)
     logger.warning(
-        "Email for notification %s failed (attempt %s), retrying: %s",
-        notification.pk,
-        notification.email_attempts,
-        reason,
+        "Email for notification %s failed (attempt %s), retrying: %s", pk, attempts, reason
     )
-    notification.email_state = Email.PENDING
-    notification.email_due_at = now() + retry_delay(notification.email_attempts)
-    notification.email_error = reason
-    notification.save(
-        update_fields=["email_state", "email_due_at", "email_error", "email_attempts"]
+    Notification.objects.filter(pk=pk).update(
+        email_state=Email.PENDING,
+        email_due_at=now() + retry_delay(attempts),
+        email_error=reason,
+        email_sent_at=None,
     )
     return False
 
 
-def _give_up(notification: Notification, reason: str) -> bool:
-    notification.email_state = Email.FAILED
-    notification.email_due_at = None
-    notification.email_error = reason[:500]
-    notification.save(
-        update_fields=["email_state", "email_due_at", "email_error", "email_attempts"]
+def _give_up(pk: int, reason: str) -> bool:
+    Notification.objects.filter(pk=pk).update(
+        email_state=Email.FAILED, email_due_at=None, email_error=reason[:500], email_sent_at=None
     )
     return False
 

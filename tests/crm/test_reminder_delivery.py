@@ -15,7 +15,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,11 +32,11 @@ from crm.celery import app
 from crm.models import Notification
 from crm.notifications import dispatch_emails
 from crm.tasks import remind_dispatch_emails, remind_send_emails
+from crm.workers import worker_command, worker_environment
 from leads import services
 from leads.models import Task
 from leads.tasks import remind_tasks_due
 from tests import mailbox
-from tests.crm.test_celery_worker import test_database_url
 from tests.factories import make_lead
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -81,37 +80,16 @@ class Workers:
         self.killed: set[str] = set()
 
     def start(self, name: str, **environment: str) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "crm.settings.test",
-            "DATABASE_URL": test_database_url(),
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "TEST_EMAIL_BACKEND": "tests.mailbox.FileMailbox",
-            "MAILBOX_DIR": str(self.mailbox),
-            "MAILBOX_MARKER": str(self.marker),
+        env = worker_environment(
+            TEST_EMAIL_BACKEND="tests.mailbox.FileMailbox",
+            MAILBOX_DIR=str(self.mailbox),
+            MAILBOX_MARKER=str(self.marker),
             **environment,
-        }
+        )
         log = self.tmp_path / f"{name}.log"
         with log.open("ab") as output:
             process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "crm",
-                    "worker",
-                    "--pool",
-                    "solo",
-                    "-Q",
-                    ",".join(settings.CELERY_QUEUE_NAMES),
-                    "-n",
-                    f"{name}-{os.getpid()}@%h",
-                    "--loglevel",
-                    "INFO",
-                    "--without-mingle",
-                    "--without-gossip",
-                ],
+                worker_command(name=f"{name}-{os.getpid()}"),
                 env=env,
                 cwd=settings.BASE_DIR,
                 stdout=output,

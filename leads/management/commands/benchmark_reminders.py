@@ -28,7 +28,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -40,16 +39,15 @@ from typing import Any
 from django.conf import settings
 from django.core.mail.backends import filebased
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_create
-from crm import localdb
 from crm.celery import app
 from crm.models import Notification
+from crm.workers import worker_command, worker_environment
 from leads.models import Task
 from leads.tasks import remind_tasks_due
 
@@ -72,16 +70,6 @@ class FileBackend(filebased.EmailBackend):
 class Delivery:
     written: int
     by_notification: Counter[int]
-
-
-def database_url() -> str:
-    """This process's database, for the worker (which would otherwise read DATABASE_URL)."""
-    db = connection.settings_dict
-    if not db["HOST"] or db["HOST"].startswith("/"):
-        return localdb.socket_url(db["HOST"] or "/var/run/postgresql", db["NAME"])
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgresql://{db['USER']}{password}@{db['HOST']}{port}/{db['NAME']}"
 
 
 def read_mail(folder: Path) -> Delivery:
@@ -207,37 +195,16 @@ class Command(BaseCommand):
     def start_worker(
         self, name: str, folder: Path, mail_dir: Path, concurrency: int
     ) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
-            "DATABASE_URL": database_url(),
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "EMAIL_BACKEND": f"{__name__}.FileBackend",
-            MAIL_DIR_VARIABLE: str(mail_dir),
-        }
+        env = worker_environment(
+            EMAIL_BACKEND=f"{__name__}.FileBackend", **{MAIL_DIR_VARIABLE: str(mail_dir)}
+        )
         pool = ["--pool", "solo"] if concurrency == 1 else ["--pool", "prefork"]
         if concurrency > 1:
             pool += ["--concurrency", str(concurrency)]
         log = folder / f"{name}.log"
         with log.open("wb") as output:
             worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "crm",
-                    "worker",
-                    *pool,
-                    "-Q",
-                    "default,reminders",
-                    "-n",
-                    f"{name}@%h",
-                    "--loglevel",
-                    "INFO",
-                    "--without-mingle",
-                    "--without-gossip",
-                ],
+                worker_command(name=name, queues=["default", "reminders"], pool=pool),
                 env=env,
                 cwd=settings.BASE_DIR,
                 stdout=output,

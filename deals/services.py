@@ -31,8 +31,7 @@ from leads.services import (
     require_work,
     save_with_history,
     snapshot,
-    task_create,
-    task_kind_for,
+    task_for_next_action,
 )
 
 CONVERT_NOT_ALLOWED = "Your role does not allow converting leads."
@@ -390,14 +389,7 @@ def deal_set_next_action(
         fields=["next_action", "next_action_due"],
     )
     if create_task and next_action:
-        task_create(
-            actor=actor,
-            title=next_action,
-            due_at=due,
-            kind=task_kind_for(next_action),
-            assignee=deal.owner or actor,
-            deal=deal,
-        )
+        task_for_next_action(record=deal, actor=actor)
     return deal
 
 

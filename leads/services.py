@@ -439,14 +439,7 @@ def lead_set_next_action(
         fields=["next_action", "next_action_due"],
     )
     if create_task and next_action:
-        task_create(
-            actor=actor,
-            title=next_action,
-            due_at=due,
-            kind=task_kind_for(next_action),
-            assignee=lead.owner or actor,
-            lead=lead,
-        )
+        task_for_next_action(record=lead, actor=actor)
     return lead
 
 
@@ -558,6 +551,20 @@ def task_kind_for(text: str) -> str:
     if first in ("meet", "meeting", "visit", "demo"):
         return Task.Kind.MEETING
     return Task.Kind.TODO
+
+
+def task_for_next_action(*, record: Lead | Any, actor: User) -> Task:
+    """The follow-up task for a lead's or deal's next action, for the record's owner."""
+    is_lead = isinstance(record, Lead)
+    return task_create(
+        actor=actor,
+        title=record.next_action,
+        due_at=record.next_action_due,
+        kind=task_kind_for(record.next_action),
+        assignee=record.owner or actor,
+        lead=record if is_lead else None,
+        deal=None if is_lead else record,
+    )
 
 
 class TaskConflict(Exception):

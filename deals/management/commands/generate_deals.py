@@ -41,6 +41,7 @@ from leads.management.commands.generate_leads import (
     TLDS,
     Owner,
     ascii_slug,
+    built_ahead,
     copy_rows,
     ensure_owners,
     ensure_reference_rows,
@@ -516,11 +517,8 @@ class Command(BaseCommand):
                 }
                 return builder.submit(factory.build, ids, index * batch_size, count)
 
-            pending = submit(0)
-            for index, size in enumerate(sizes):
-                batch, _ = pending.result()
-                if index + 1 < len(sizes):
-                    pending = submit(index + 1)
+            built = built_ahead(submit, len(sizes))
+            for size, (batch, _) in zip(sizes, built, strict=True):
                 with transaction.atomic():
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                     copy_rows(raw, "deals_company", COMPANY_COLUMNS, batch.companies)

@@ -22,13 +22,13 @@ import random
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -778,6 +778,19 @@ def reserve_ids(cursor: Any, count: int) -> list[int]:
     return sorted(row[0] for row in cursor.fetchall())
 
 
+T = TypeVar("T")
+
+
+def built_ahead(submit: Callable[[int], Future[T]], batches: int) -> Iterator[T]:
+    """Each batch's rows, built on another thread while the previous batch is copied."""
+    pending = submit(0)
+    for index in range(batches):
+        built = pending.result()
+        if index + 1 < batches:
+            pending = submit(index + 1)
+        yield built
+
+
 def copy_rows(cursor: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
@@ -968,11 +981,7 @@ class Command(BaseCommand):
                 ids = reserve_ids(cursor, sizes[index])
                 return builder.submit(factory.build, ids, index * batch_size, count)
 
-            pending = submit(0)
-            for index, size in enumerate(sizes):
-                batch = pending.result()
-                if index + 1 < len(sizes):
-                    pending = submit(index + 1)
+            for size, batch in zip(sizes, built_ahead(submit, len(sizes)), strict=True):
                 with transaction.atomic():
                     # Foreign keys are checked per COPY, not all at once at commit.
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
+from crm.forms import keep_input_at_version
 from deals import services
 from deals.filters import DealFilter
 from deals.forms import ConvertForm, DealForm, DealNoteForm, NextActionForm, StageForm
@@ -271,9 +272,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.DealConflict as conflict:
             messages.warning(request, f"{services.DEAL_CONFLICT} Reload to see the latest.")
-            fresh = request.POST.copy()
-            fresh["version"] = str(conflict.deal.version)
-            form.data = fresh
+            keep_input_at_version(form, request, conflict.deal.version)
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Scope, User, access_scope
+from crm.forms import keep_input_at_version
 from crm.models import AuditEvent, Notification
 from deals.models import Deal
 from leads import services
@@ -329,10 +330,7 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.TaskConflict as conflict:
             form.add_error(None, f"{services.TASK_CONFLICT} Check it; saving again keeps yours.")
-            # Keep what the user typed; saving again now overwrites knowingly.
-            fresh = request.POST.copy()
-            fresh["version"] = str(conflict.task.version)
-            form.data = fresh
+            keep_input_at_version(form, request, conflict.task.version)
         except ValidationError as error:
             form.add_error(None, error)
         else:

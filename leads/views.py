@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Scope, User, access_scope
 from accounts.roles import Capability
+from crm.forms import keep_input_at_version
 from deals.models import Contact
 from leads import services, task_views
 from leads.filters import SAVED_VIEWS, LeadFilter
@@ -533,10 +534,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.LeadConflict as conflict:
             _say_conflict(request, conflict)
-            # Keep what the user typed; saving again now overwrites knowingly.
-            data_copy = request.POST.copy()
-            data_copy["version"] = str(conflict.lead.version)
-            form.data = data_copy
+            keep_input_at_version(form, request, conflict.lead.version)
         except ValidationError as error:
             form.add_error(None, error)
         else:

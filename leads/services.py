@@ -574,15 +574,14 @@ class TaskConflict(Exception):
 
 
 def _schedule_reminder(task: Task) -> None:
-    """Work out when to remind: ``remind_before`` minutes before the due time."""
-    if task.done_at is not None or task.remind_before is None:
+    """Remind ``remind_before`` minutes before the due time; a reminder still waiting when
+    the task is done, or no longer wanted, is called off (a sent one stays on record)."""
+    if task.done_at is None and task.remind_before is not None:
+        task.remind_at = task.due_at - timedelta(minutes=task.remind_before)
+        task.reminder_state = Task.Reminder.SCHEDULED
+    elif task.reminder_state == Task.Reminder.SCHEDULED:
         task.remind_at = None
-        task.reminder_state = Task.Reminder.NONE if task.done_at is None else task.reminder_state
-        if task.reminder_state == Task.Reminder.SCHEDULED:
-            task.reminder_state = Task.Reminder.CANCELED
-        return
-    task.remind_at = task.due_at - timedelta(minutes=task.remind_before)
-    task.reminder_state = Task.Reminder.SCHEDULED
+        task.reminder_state = Task.Reminder.CANCELED if task.done_at else Task.Reminder.NONE
 
 
 def _check_task_assignee(actor: User, assignee: User) -> None:

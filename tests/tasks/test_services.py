@@ -67,6 +67,22 @@ def test_create_works_out_when_to_remind(
     assert [e.action for e in AuditEvent.objects.for_object(task)] == ["created"]
 
 
+def test_turning_the_reminder_off_calls_it_off_and_on_again_schedules_it(
+    rep: User, lead: Lead
+) -> None:
+    due = later(days=2)
+    task = new_task(rep, lead=lead, due_at=due, remind_before=15)
+    task = services.task_update(task=task, actor=rep, remind_before=None)
+    task.refresh_from_db()
+    assert (task.reminder_state, task.remind_at) == (Task.Reminder.NONE, None)
+    task = services.task_update(task=task, actor=rep, remind_before=60)
+    task.refresh_from_db()
+    assert (task.reminder_state, task.remind_at) == (
+        Task.Reminder.SCHEDULED,
+        due - timedelta(hours=1),
+    )
+
+
 def test_create_needs_a_due_time_and_a_title(rep: User) -> None:
     with pytest.raises(ValidationError) as error:
         new_task(rep, due_at=None)

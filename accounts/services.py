@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
@@ -15,6 +16,9 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Membership, Team, User
 from accounts.roles import Role
+
+# Enqueued by name: the task module calls these services, so they do not import it.
+SEND_INVITATION = "accounts.tasks.send_invitation"
 
 
 @transaction.atomic
@@ -38,9 +42,7 @@ def user_create(
     )
     user_set_role(user=user, role=role)
     if send_invitation:
-        from accounts.tasks import send_invitation as send_invitation_task
-
-        transaction.on_commit(lambda: send_invitation_task.delay(user.pk))
+        transaction.on_commit(lambda: current_app.send_task(SEND_INVITATION, args=[user.pk]))
     return user
 
 

@@ -6,6 +6,22 @@ from crm.models import Notification
 from crm.notifications import notification_retry_email
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For looking records up: they change in the app, through the services that keep
+    their rules and history right."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     """The outbox, for looking up what was sent to whom, and retrying failed emails."""

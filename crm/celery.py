@@ -1,6 +1,7 @@
 """The Celery app. Configuration lives in Django settings under ``CELERY_``."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -8,4 +9,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
 
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+
+
+def task_packages() -> list[str]:
+    """Every installed app, and each of our apps' capability packages (``leads/sla/``…),
+    whose ``tasks`` module holds Celery tasks."""
+    from django.apps import apps
+    from django.conf import settings
+
+    packages = []
+    for config in apps.get_app_configs():
+        packages.append(config.name)
+        if Path(config.path).is_relative_to(settings.BASE_DIR):
+            packages += [
+                f"{config.name}.{p.parent.name}" for p in Path(config.path).glob("*/tasks.py")
+            ]
+    return packages
+
+
+app.autodiscover_tasks(task_packages)

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -46,6 +47,10 @@ from crm.models import Notification
 logger = logging.getLogger(__name__)
 
 Email = Notification.Email
+
+# The outbox's Celery tasks (crm.tasks) call this module, so it enqueues them by name.
+DISPATCH_EMAILS = "crm.tasks.remind_dispatch_emails"
+SEND_EMAILS = "crm.tasks.remind_send_emails"
 
 
 @dataclass(frozen=True)
@@ -129,9 +134,7 @@ def notify_many(notifications: Sequence[Notification]) -> None:
 
 def dispatch_emails_soon() -> None:
     """Ask a worker to dispatch now rather than at the next beat."""
-    from crm.tasks import remind_dispatch_emails
-
-    remind_dispatch_emails.delay()
+    current_app.send_task(DISPATCH_EMAILS)
 
 
 # --- Read state -----------------------------------------------------------------------
@@ -175,10 +178,8 @@ def dispatch_emails(*, at: datetime | None = None, limit: int | None = None) -> 
 
 
 def _enqueue(batches: list[list[int]]) -> None:
-    from crm.tasks import remind_send_emails
-
     for batch in batches:
-        remind_send_emails.delay(batch)
+        current_app.send_task(SEND_EMAILS, args=[batch])
 
 
 # What a worker reads to send an email. The text is fixed when the notification is made.

@@ -19,7 +19,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("leads/", include("leads.urls")),
     path("deals/", include("deals.urls")),
-    path("tasks/", include("leads.task_urls")),
+    path("tasks/", include("crm.followups.urls")),
     path("notifications/", include((notification_urls, "notifications"))),
     path("admin/", admin.site.urls),
 ]

@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from crm import health
 from crm.models import Notification
 from crm.notifications import notification_mark_read
-from leads.pagination import Sort, keyset_page
+from crm.pagination import Sort, keyset_page
 
 NOTIFICATIONS_PER_PAGE = 30
 NEWEST_FIRST = {"-created": Sort("-created", "Newest first", "created_at", descending=True)}

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from crm.admin import ReadOnlyAdmin
 from deals.models import Company, Contact, Deal, Stage
 
 
@@ -11,21 +12,6 @@ class StageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         # Stages with deals are protected by the database anyway; retire them instead.
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Deals, contacts and companies change in the app, where the rules and history apply."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

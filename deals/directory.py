@@ -17,10 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.models import User
+from crm.pagination import Sort, capped_count, keyset_page
 from deals.models import Company, Contact
 from deals.services import domain_of
-from leads.pagination import Sort, keyset_page
-from leads.selectors import capped_count
 
 PER_PAGE = 50
 MAX_TERMS = 4

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from itertools import chain
 from typing import Any
 
 from django.conf import settings
@@ -13,8 +12,8 @@ from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Val
 from django.db.models.functions import Coalesce, TruncMonth
 
 from crm.models import AuditEvent
+from crm.selectors import TimelineEntry, merged_timeline
 from deals.models import Deal, DealNote, Stage
-from leads.selectors import TimelineEntry
 
 
 def weighted_value() -> ExpressionWrapper:
@@ -101,9 +100,4 @@ def forecast_by_month(deals: Any, since: date | None = None) -> list[ForecastMon
 
 def deal_timeline(deal: Deal, limit: int = 50) -> list[TimelineEntry]:
     notes = DealNote.objects.filter(deal=deal).select_related("author")[:limit]
-    events = AuditEvent.objects.for_object(deal)[:limit]
-    entries = chain(
-        (TimelineEntry(note.created_at, "note", note) for note in notes),
-        (TimelineEntry(event.occurred_at, "change", event) for event in events),
-    )
-    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
+    return merged_timeline(notes, AuditEvent.objects.for_object(deal)[:limit], limit)

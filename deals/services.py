@@ -16,7 +16,8 @@ from accounts.models import User
 from accounts.roles import Capability
 from crm.models import AuditEvent, audit, save_checked
 from deals.models import Company, Contact, Deal, DealNote, DealStageChange, Stage
-from leads.models import Lead, LostReason, Task
+from deals.signals import deal_owner_changed, lead_converted
+from leads.models import Lead, LostReason
 from leads.phones import normalize_phone
 from leads.services import (
     ASSIGN_NOT_ALLOWED,
@@ -27,11 +28,9 @@ from leads.services import (
     can_assign,
     can_reopen,
     check_assignee,
-    move_open_tasks,
     require_work,
     save_with_history,
     snapshot,
-    task_for_next_action,
 )
 
 CONVERT_NOT_ALLOWED = "Your role does not allow converting leads."
@@ -228,8 +227,8 @@ def lead_convert(
         action=AuditEvent.Action.CREATED,
         note=f"Converted from lead {locked.number}",
     )
-    # The lead becomes read-only; the follow-ups still to do carry on on the deal.
-    Task.objects.filter(lead=locked).open().update(lead=None, deal=deal, updated_at=at)
+    # The lead becomes read-only; what still has to be done carries on on the deal.
+    lead_converted.send(Deal, lead=locked, deal=deal, at=at)
     before = snapshot(locked, ["status"])
     fields = apply_status(locked, Lead.Status.CONVERTED, None, at)
     locked.converted_at = at
@@ -350,7 +349,7 @@ def deal_assign_owner(
     if deal.owner_id == owner.pk:
         return deal
     changes = {"owner": (str(deal.owner or ""), str(owner))}
-    move_open_tasks(deal, old_owner_id=deal.owner_id, new_owner=owner)
+    deal_owner_changed.send(Deal, deal=deal, old_owner_id=deal.owner_id, new_owner=owner)
     deal.owner = owner
     return _save(
         deal, actor=actor, action=AuditEvent.Action.ASSIGNED, changes=changes, fields=["owner"]
@@ -365,10 +364,8 @@ def deal_set_next_action(
     next_action: str,
     due: datetime | None,
     expected_version: int | None = None,
-    create_task: bool = False,
 ) -> Deal:
-    """Set (or clear) what happens next. With ``create_task``, the next action also
-    becomes a follow-up task for the deal's owner (or the actor), reminded at its due time."""
+    """Set (or clear) what happens next."""
     next_action = next_action.strip()
     if next_action and due is None:
         raise ValidationError(NEXT_ACTION_NEEDS_DUE)
@@ -381,16 +378,13 @@ def deal_set_next_action(
         "next action due": (deal.next_action_due, due),
     }
     deal.next_action, deal.next_action_due = next_action, due
-    deal = _save(
+    return _save(
         deal,
         actor=actor,
         action=AuditEvent.Action.NEXT_ACTION,
         changes=changes,
         fields=["next_action", "next_action_due"],
     )
-    if create_task and next_action:
-        task_for_next_action(record=deal, actor=actor)
-    return deal
 
 
 @transaction.atomic

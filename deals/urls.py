@@ -1,7 +1,7 @@
 from django.urls import path
 
+from crm.followups.emails import views as email_views
 from deals import board, directory, views
-from leads import email_views
 
 app_name = "deals"
 

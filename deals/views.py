@@ -14,17 +14,18 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
+from crm.followups import services as followups
+from crm.followups import views as task_views
 from crm.forms import keep_input_at_version
+from crm.pagination import Sort, capped_count, keyset_page
 from deals import services
 from deals.filters import DealFilter
 from deals.forms import ConvertForm, DealForm, DealNoteForm, NextActionForm, StageForm
 from deals.models import Company, Contact, Deal, DealNote, Stage
 from deals.selectors import deal_timeline, forecast_by_month
 from leads import services as lead_services
-from leads import task_views
 from leads.models import Lead, LostReason
-from leads.pagination import Sort, keyset_page
-from leads.selectors import capped_count, choices_for
+from leads.selectors import choices_for
 
 PER_PAGE = 50
 DEAL_SORTS = {
@@ -242,8 +243,8 @@ def deal_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         deal,
-        lambda: services.deal_set_next_action(
-            deal=deal,
+        lambda: followups.next_action_set(
+            record=deal,
             actor=_user(request),
             next_action=data["next_action"],
             due=data["next_action_due"],

@@ -6,11 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.timezone import now
 
 from accounts.models import TIMEZONE_CHOICES
-from leads.emails import check_template_text
-from leads.models import EmailTemplate, Lead, LostReason, ResponseTarget, Source, Tag, Task
+from crm.admin import ReadOnlyAdmin
+from leads.models import Lead, LostReason, ResponseTarget, Source, Tag
 
 
 @admin.register(Source, LostReason)
@@ -27,7 +26,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(ReadOnlyAdmin):
     """Read-only here: leads change through the app, where the status rules and history
     apply. Admins use this to look things up."""
 
@@ -36,43 +35,6 @@ class LeadAdmin(admin.ModelAdmin):
     search_fields = ["number", "email"]
     show_full_result_count = False
     list_select_related = ["owner"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class EmailTemplateAdminForm(forms.ModelForm):
-    class Meta:
-        model = EmailTemplate
-        fields = ["name", "subject", "body", "team", "owner", "is_active"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or self.cleaned_data
-        check_template_text(subject=data.get("subject") or "", body=data.get("body") or "")
-        return data
-
-
-@admin.register(EmailTemplate)
-class EmailTemplateAdmin(admin.ModelAdmin):
-    """Team templates (with a team) and everyone's (no team, no owner) are kept here;
-    people write their own on the email templates page."""
-
-    form = EmailTemplateAdminForm
-    list_display = ["name", "subject", "team", "owner", "is_active", "updated_at"]
-    list_filter = ["is_active", "team", "owner"]
-    search_fields = ["name", "subject"]
-    list_select_related = ["team", "owner"]
-    autocomplete_fields = ["owner"]
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.updated_at = now()
-        super().save_model(request, obj, form, change)
 
 
 WEEKDAYS = [
@@ -155,27 +117,6 @@ class ResponseTargetAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not ResponseTarget.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
-    """Read-only, to look things up: tasks change in the app, through the services that
-    keep their reminders and history right."""
-
-    list_display = ["title", "kind", "assignee", "due_at", "done_at", "reminder_state"]
-    list_filter = ["kind", "reminder_state"]
-    search_fields = ["title", "assignee__email"]
-    list_select_related = ["assignee"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

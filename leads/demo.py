@@ -34,8 +34,9 @@ from django.utils.timezone import now
 
 from accounts.models import User
 from crm.models import AuditEvent
-from leads import services, sla
+from leads import services
 from leads.models import Lead, LeadNote, LostReason, ResponseTarget, Source, Tag
+from leads.sla import services as sla
 
 SEED = 2026
 DEMO_EMAIL_TLD = ".example"  # RFC 2606: never a real mailbox; also marks the demo leads

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from itertools import chain
 from typing import Any
 
 from django.db import connection
@@ -13,9 +11,21 @@ from django.db.models.functions import Coalesce, Concat, NullIf
 
 from accounts.models import Scope, Team, User, access_scope, managed_scope_of, team_ids_of
 from crm.models import AuditEvent
+from crm.pagination import Sort
+from crm.selectors import TimelineEntry, merged_timeline
 from leads.models import Lead, LeadNote, LostReason, Source, Tag
 
-COUNT_CAP = 10_000
+LEAD_SORTS = {
+    sort.key: sort
+    for sort in [
+        Sort("-created", "Newest first", "created_at", descending=True),
+        Sort("created", "Oldest first", "created_at"),
+        Sort("due", "Next action due", "next_action_due", nullable=True),
+        Sort("name", "Last name A–Z", "last_name"),
+        Sort("company", "Company A–Z", "company"),
+    ]
+}
+DEFAULT_LEAD_SORT = "-created"
 
 
 @dataclass
@@ -69,13 +79,6 @@ def choices_for(user: User) -> Choices:
     return found
 
 
-def capped_count(queryset: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """How many rows match, counting at most ``cap`` (an exact count of a million rows
-    costs more than the page itself). Returns (count, more_than_cap)."""
-    count = queryset.order_by()[: cap + 1].count()
-    return min(count, cap), count > cap
-
-
 def estimated_lead_count() -> int:
     """The planner's estimate of all leads: instant, for the unfiltered admin list."""
     with connection.cursor() as cursor:
@@ -84,19 +87,7 @@ def estimated_lead_count() -> int:
     return max(int(row[0]) if row else 0, 0)
 
 
-@dataclass
-class TimelineEntry:
-    at: datetime
-    kind: str  # "note" or "change"
-    item: Any  # a note (LeadNote, DealNote) or an AuditEvent
-
-
 def timeline_of(lead: Lead, limit: int = 50) -> list[TimelineEntry]:
     """Notes and field changes, newest first, in two queries whatever their number."""
     notes = LeadNote.objects.filter(lead=lead).select_related("author")[:limit]
-    events = AuditEvent.objects.for_object(lead)[:limit]
-    entries = chain(
-        (TimelineEntry(note.created_at, "note", note) for note in notes),
-        (TimelineEntry(event.occurred_at, "change", event) for event in events),
-    )
-    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
+    return merged_timeline(notes, AuditEvent.objects.for_object(lead)[:limit], limit)

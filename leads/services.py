@@ -14,10 +14,11 @@ from django.utils.timezone import now
 
 from accounts.models import Membership, Scope, User, access_scope
 from accounts.roles import Capability
-from crm.models import AuditEvent, Notification, audit, save_checked
-from leads.models import Lead, LeadNote, LostReason, Tag, Task
+from crm.models import AuditEvent, audit, save_checked
+from leads.models import Lead, LeadNote, LostReason, Tag
 from leads.phones import normalize_phone
-from leads.sla import contact_deadline
+from leads.signals import lead_owner_changed
+from leads.sla.services import contact_deadline
 
 Status = Lead.Status
 
@@ -371,7 +372,7 @@ def lead_assign_owner(
     if owner is None and lead.status == Status.QUALIFIED:
         raise ValidationError(QUALIFIED_NEEDS_OWNER)
     before = snapshot(lead, ["owner", "team"])
-    move_open_tasks(lead, old_owner_id=lead.owner_id, new_owner=owner)
+    lead_owner_changed.send(Lead, lead=lead, old_owner_id=lead.owner_id, new_owner=owner)
     lead.owner = owner
     lead.team_id = _team_for(owner, actor) if owner is not None else lead.team_id
     return save_with_history(
@@ -413,10 +414,8 @@ def lead_set_next_action(
     next_action: str,
     due: datetime | None,
     expected_version: int | None = None,
-    create_task: bool = False,
 ) -> Lead:
-    """Set (or clear) what happens next. With ``create_task``, the next action also
-    becomes a follow-up task for the lead's owner (or the actor), reminded at its due time."""
+    """Set (or clear) what happens next."""
     next_action = next_action.strip()
     if next_action and due is None:
         raise ValidationError(NEXT_ACTION_NEEDS_DUE)
@@ -431,16 +430,13 @@ def lead_set_next_action(
     before = snapshot(lead, ["next_action", "next_action_due"])
     lead.next_action = next_action
     lead.next_action_due = due
-    lead = save_with_history(
+    return save_with_history(
         lead,
         actor=actor,
         action=AuditEvent.Action.NEXT_ACTION,
         before=before,
         fields=["next_action", "next_action_due"],
     )
-    if create_task and next_action:
-        task_for_next_action(record=lead, actor=actor)
-    return lead
 
 
 @transaction.atomic
@@ -527,251 +523,3 @@ def lead_bulk_apply(
         else:
             result.done.append(lead)
     return result
-
-
-# --- Tasks (follow-ups) -----------------------------------------------------------------
-
-TASK_ALREADY_DONE = "This task is already done."
-TASK_NOT_DONE = "This task is still open."
-TASK_ASSIGN_NOT_ALLOWED = "Only managers and admins can give a task to someone else."
-TASK_DUE_REQUIRED = "Give the task a due date and time."
-TASK_RECORD_CLOSED = "{record} is closed; reopen it before planning work on it."
-TASK_CONFLICT = "Someone else changed this task while you were looking at it."
-TASK_FIELDS = ["title", "kind", "due_at", "notes", "remind_before"]
-
-
-def task_kind_for(text: str) -> str:
-    """A next action that starts "Call…", "Email…" or "Meet…" is that kind of task (so
-    completing it offers to log the outcome); anything else is a to-do."""
-    first = (text.strip().split() or [""])[0].lower().strip(".,:;!")
-    if first in ("call", "phone", "ring"):
-        return Task.Kind.CALL
-    if first in ("email", "e-mail", "mail"):
-        return Task.Kind.EMAIL
-    if first in ("meet", "meeting", "visit", "demo"):
-        return Task.Kind.MEETING
-    return Task.Kind.TODO
-
-
-def task_for_next_action(*, record: Lead | Any, actor: User) -> Task:
-    """The follow-up task for a lead's or deal's next action, for the record's owner."""
-    is_lead = isinstance(record, Lead)
-    return task_create(
-        actor=actor,
-        title=record.next_action,
-        due_at=record.next_action_due,
-        kind=task_kind_for(record.next_action),
-        assignee=record.owner or actor,
-        lead=record if is_lead else None,
-        deal=None if is_lead else record,
-    )
-
-
-class TaskConflict(Exception):
-    def __init__(self, task: Task) -> None:
-        super().__init__(TASK_CONFLICT)
-        self.task = task
-
-
-def _schedule_reminder(task: Task) -> None:
-    """Remind ``remind_before`` minutes before the due time; a reminder still waiting when
-    the task is done, or no longer wanted, is called off (a sent one stays on record)."""
-    if task.done_at is None and task.remind_before is not None:
-        task.remind_at = task.due_at - timedelta(minutes=task.remind_before)
-        task.reminder_state = Task.Reminder.SCHEDULED
-    elif task.reminder_state == Task.Reminder.SCHEDULED:
-        task.remind_at = None
-        task.reminder_state = Task.Reminder.CANCELED if task.done_at else Task.Reminder.NONE
-
-
-def _check_task_assignee(actor: User, assignee: User) -> None:
-    if assignee.pk == actor.pk:
-        return
-    if not can_assign(actor):
-        raise ValidationError(TASK_ASSIGN_NOT_ALLOWED)
-    check_assignee(actor, assignee)
-
-
-def _check_task_record(actor: User, lead: Lead | None, deal: Any) -> None:
-    if lead is not None:
-        require_work(actor, lead)
-        if not lead.is_open:
-            raise ValidationError(TASK_RECORD_CLOSED.format(record=f"Lead {lead.number}"))
-    if deal is not None:
-        require_work(actor, deal)
-        if deal.closed_at is not None:
-            raise ValidationError(TASK_RECORD_CLOSED.format(record=f"Deal “{deal.title}”"))
-
-
-def _locked_task(task: Task, expected_version: int | None) -> Task:
-    locked = Task.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=task.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise TaskConflict(locked)
-    return locked
-
-
-def _save_task(task: Task, *, actor: User | None, action: str, before: dict[str, Any]) -> Task:
-    task.version += 1
-    task.updated_at = now()
-    task.full_clean(validate_constraints=False)
-    save_checked(task)
-    # A related record (the assignee) is kept in the history as its name, as shown.
-    after = {
-        name: str(value) if isinstance(value, User) else value
-        for name in before
-        for value in [getattr(task, name)]
-    }
-    changes = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
-    audit(target=task, actor=actor, action=AuditEvent.Action(action), changes=changes)
-    return task
-
-
-@transaction.atomic
-def task_create(
-    *,
-    actor: User,
-    title: str,
-    due_at: datetime | None,
-    kind: str = Task.Kind.TODO,
-    assignee: User | None = None,
-    lead: Lead | None = None,
-    deal: Any = None,
-    notes: str = "",
-    remind_before: int | None = 0,
-) -> Task:
-    """Plan a follow-up. Reps plan their own; managers may give one to their people."""
-    if due_at is None:
-        raise ValidationError(TASK_DUE_REQUIRED)
-    assignee = assignee or actor
-    _check_task_assignee(actor, assignee)
-    _check_task_record(actor, lead, deal)
-    task = Task(
-        title=title.strip(),
-        kind=kind,
-        due_at=due_at,
-        assignee=assignee,
-        lead=lead,
-        deal=deal,
-        notes=notes.strip(),
-        remind_before=remind_before,
-        created_by=actor,
-    )
-    _schedule_reminder(task)
-    task.full_clean(validate_constraints=False)
-    save_checked(task)
-    audit(target=task, actor=actor, action=AuditEvent.Action.CREATED)
-    if assignee.pk != actor.pk:
-        _tell_assignee(task, actor)
-    return task
-
-
-@transaction.atomic
-def task_update(
-    *, task: Task, actor: User, expected_version: int | None = None, **fields: Any
-) -> Task:
-    """Change a task's title, kind, due time, notes or reminder."""
-    task = _locked_task(task, expected_version)
-    if task.done_at is not None:
-        raise ValidationError(TASK_ALREADY_DONE)
-    unknown = set(fields) - set(TASK_FIELDS)
-    if unknown:
-        raise TypeError(f"task_update cannot change {', '.join(sorted(unknown))}")
-    if "due_at" in fields and fields["due_at"] is None:
-        raise ValidationError(TASK_DUE_REQUIRED)
-    before = {name: getattr(task, name) for name in fields}
-    for name, value in fields.items():
-        setattr(task, name, value.strip() if isinstance(value, str) else value)
-    if {"due_at", "remind_before"} & set(fields):
-        _schedule_reminder(task)
-    return _save_task(task, actor=actor, action=AuditEvent.Action.UPDATED, before=before)
-
-
-def task_reschedule(
-    *, task: Task, actor: User, due_at: datetime | None, expected_version: int | None = None
-) -> Task:
-    """Move the due time; the reminder moves with it (and is sent again if it had been)."""
-    return task_update(task=task, actor=actor, expected_version=expected_version, due_at=due_at)
-
-
-@transaction.atomic
-def task_reassign(
-    *, task: Task, actor: User, assignee: User, expected_version: int | None = None
-) -> Task:
-    if not can_assign(actor):
-        raise ValidationError(TASK_ASSIGN_NOT_ALLOWED)
-    check_assignee(actor, assignee)
-    task = _locked_task(task, expected_version)
-    if task.done_at is not None:
-        raise ValidationError(TASK_ALREADY_DONE)
-    if task.assignee_id == assignee.pk:
-        return task
-    before = {"assignee": str(task.assignee)}
-    task.assignee = assignee
-    _save_task(task, actor=actor, action=AuditEvent.Action.ASSIGNED, before=before)
-    if assignee.pk != actor.pk:
-        _tell_assignee(task, actor)
-    return task
-
-
-@transaction.atomic
-def task_complete(
-    *, task: Task, actor: User, outcome: str = "", expected_version: int | None = None
-) -> Task:
-    """Mark done. For a call, email or meeting on a lead or deal, an outcome is logged
-    on its timeline as that kind of note (a lead's first contact counts from it)."""
-    task = _locked_task(task, expected_version)
-    if task.done_at is not None:
-        raise ValidationError(TASK_ALREADY_DONE)
-    before = {"done_at": None}
-    task.done_at = now()
-    task.done_by = actor
-    _schedule_reminder(task)
-    _save_task(task, actor=actor, action=AuditEvent.Action.COMPLETED, before=before)
-    outcome = outcome.strip()
-    if outcome and task.kind in Task.CONTACT_KINDS:
-        kind = task.kind
-        body = f"{task.title}\n\n{outcome}" if outcome != task.title else outcome
-        if task.lead is not None:
-            lead_add_note(lead=task.lead, actor=actor, kind=kind, body=body, outcome=outcome[:200])
-        elif task.deal is not None:
-            from deals.services import deal_add_note
-
-            deal_add_note(deal=task.deal, actor=actor, kind=kind, body=body)
-    return task
-
-
-@transaction.atomic
-def task_reopen(*, task: Task, actor: User) -> Task:
-    task = _locked_task(task, None)
-    if task.done_at is None:
-        raise ValidationError(TASK_NOT_DONE)
-    before = {"done_at": task.done_at}
-    task.done_at = None
-    task.done_by = None
-    if task.reminder_state == Task.Reminder.CANCELED:
-        _schedule_reminder(task)
-    return _save_task(task, actor=actor, action=AuditEvent.Action.REOPENED, before=before)
-
-
-def _tell_assignee(task: Task, actor: User) -> None:
-    from crm.notifications import notify
-
-    notify(
-        user=task.assignee,
-        kind=Notification.Kind.ASSIGNED,
-        key=f"task:{task.pk}:assigned:{task.version}",
-        title=f"{actor} gave you a task: {task.title}",
-        url=task.get_absolute_url(),
-        target=task,
-    )
-
-
-def move_open_tasks(record: Any, *, old_owner_id: int | None, new_owner: User | None) -> int:
-    """When a lead or deal changes hands, its open follow-ups go with it."""
-    if old_owner_id is None or new_owner is None:
-        return 0
-    return (
-        Task.objects.filter(**{record._meta.model_name: record}, assignee_id=old_owner_id)
-        .open()
-        .update(assignee=new_owner, updated_at=now())
-    )

@@ -1,7 +1,8 @@
 from django.urls import path
 
+from crm.followups.emails import views as email_views
 from deals import views as deal_views
-from leads import email_views, views
+from leads import views
 
 app_name = "leads"
 

@@ -17,17 +17,19 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Scope, User, access_scope
 from accounts.roles import Capability
+from crm.followups import services as followups
+from crm.followups import views as task_views
 from crm.forms import keep_input_at_version
+from crm.pagination import COUNT_CAP, capped_count, keyset_page
 from deals.models import Contact
-from leads import services, task_views
+from leads import services
 from leads.filters import SAVED_VIEWS, LeadFilter
 from leads.forms import AssignForm, BulkForm, LeadForm, NextActionForm, NoteForm, StatusForm
 from leads.models import Lead, LeadNote, LostReason, Tag
-from leads.pagination import SORTS, keyset_page
 from leads.phones import normalize_phone
 from leads.selectors import (
-    COUNT_CAP,
-    capped_count,
+    DEFAULT_LEAD_SORT,
+    LEAD_SORTS,
     choices_for,
     estimated_lead_count,
     timeline_of,
@@ -113,6 +115,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         after=request.GET.get("cursor"),
         before=request.GET.get("before"),
         per_page=PER_PAGE,
+        sorts=LEAD_SORTS,
+        default_sort=DEFAULT_LEAD_SORT,
     )
     # Counting a broad search costs more than the page itself: the page asks for it
     # after it has loaded (htmx), and says "50+" without JavaScript.
@@ -121,7 +125,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "filter": filterset,
         "page": page,
         "count_deferred": defer_count,
-        "sort_choices": [(sort.key, sort.label) for sort in SORTS.values()],
+        "sort_choices": [(sort.key, sort.label) for sort in LEAD_SORTS.values()],
         "status_choices": [("", "Any status"), ("open", "All open"), *Lead.Status.choices],
         "saved_views": SAVED_VIEWS,
         "bulk_form": BulkForm(choices=choices) if _can_bulk(user) else None,
@@ -387,8 +391,8 @@ def lead_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         lead,
-        lambda: services.lead_set_next_action(
-            lead=lead,
+        lambda: followups.next_action_set(
+            record=lead,
             actor=_user(request),
             next_action=data["next_action"],
             due=data["next_action_due"],

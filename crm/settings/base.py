@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "accounts",
     "leads",
     "deals",
+    "crm.followups",
 ]
 
 MIDDLEWARE = [
@@ -174,9 +175,9 @@ CELERY_QUEUE_NAMES = ["default", "reminders", "imports"]
 # Beat only enqueues these scans; what is due lives in the database, so a scan that runs
 # twice (two beats) or late (beat restarted) finds the same rows and sends nothing twice.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    "task-reminders": {"task": "leads.tasks.remind_tasks_due", "schedule": 30.0},
-    "response-targets": {"task": "leads.tasks.remind_response_targets", "schedule": 60.0},
-    "daily-digests": {"task": "leads.tasks.remind_digests", "schedule": 300.0},
+    "task-reminders": {"task": "crm.followups.tasks.remind_tasks_due", "schedule": 30.0},
+    "response-targets": {"task": "leads.sla.tasks.remind_response_targets", "schedule": 60.0},
+    "daily-digests": {"task": "crm.followups.tasks.remind_digests", "schedule": 300.0},
     # The sweeper: retries whose backoff is over, and claims whose worker died.
     "email-outbox": {"task": "crm.tasks.remind_dispatch_emails", "schedule": 60.0},
 }
@@ -186,7 +187,7 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out login before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "accounts.backends.PermissionBackend",
+    "crm.backends.PermissionBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -9,7 +9,7 @@ from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from leads.templatetags.leads_tags import select
+from crm.templatetags.crm_tags import select
 
 register = template.Library()
 

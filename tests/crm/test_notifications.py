@@ -23,11 +23,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from crm import notifications
+from crm.followups import services as followups
+from crm.followups.models import Task
+from crm.followups.reminders import reminder_key, reminders_dispatch
 from crm.models import Notification
 from crm.notifications import RenderedEmail, build_notification, dispatch_emails, notify
-from leads import services
-from leads.models import Task
-from leads.reminders import reminder_key, reminders_dispatch
 from tests import mailbox
 from tests.factories import make_lead, make_user
 
@@ -81,7 +81,7 @@ def reload(notification: Notification) -> Notification:
 def due_task(actor: User, **fields: Any) -> Task:
     fields.setdefault("due_at", timezone.now() - timedelta(minutes=1))
     fields.setdefault("title", "Call Ann back")
-    return services.task_create(actor=actor, **fields)
+    return followups.task_create(actor=actor, **fields)
 
 
 # --- notify: once per (user, key) -----------------------------------------------------------
@@ -528,7 +528,7 @@ def test_a_task_done_before_its_reminder_is_not_reminded(
     rep: User, enqueued: list[list[int]]
 ) -> None:
     task = due_task(rep, due_at=timezone.now() + timedelta(hours=1))
-    task = services.task_complete(task=task, actor=rep)
+    task = followups.task_complete(task=task, actor=rep)
     assert task.reminder_state == Reminder.CANCELED
     assert reminders_dispatch(at=timezone.now() + timedelta(hours=2)) == 0
     assert Notification.objects.for_object(task).count() == 0
@@ -542,7 +542,7 @@ def test_a_rescheduled_task_is_reminded_again_under_a_new_key(
     task = due_task(rep, due_at=start + timedelta(minutes=10))
     assert reminders_dispatch(at=start + timedelta(minutes=10)) == 1
 
-    task = services.task_reschedule(task=task, actor=rep, due_at=start + timedelta(days=1))
+    task = followups.task_reschedule(task=task, actor=rep, due_at=start + timedelta(days=1))
     assert task.reminder_state == Reminder.SCHEDULED
     assert reminders_dispatch(at=start + timedelta(hours=1)) == 0
     assert reminders_dispatch(at=start + timedelta(days=1)) == 1

@@ -29,13 +29,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from crm.celery import app
+from crm.followups import services as followups
+from crm.followups.models import Task
+from crm.followups.tasks import remind_tasks_due
 from crm.models import Notification
 from crm.notifications import dispatch_emails
 from crm.tasks import remind_dispatch_emails, remind_send_emails
 from crm.workers import worker_command, worker_environment
-from leads import services
-from leads.models import Task
-from leads.tasks import remind_tasks_due
 from tests import mailbox
 from tests.factories import make_lead
 
@@ -149,7 +149,7 @@ def workers(transactional_db: None, tmp_path: Path) -> Iterator[Workers]:
 def due_tasks(assignee: User, count: int, **fields: Any) -> list[Task]:
     due = timezone.now() - timedelta(minutes=1)
     return [
-        services.task_create(actor=assignee, title=f"Call back #{i}", due_at=due, **fields)
+        followups.task_create(actor=assignee, title=f"Call back #{i}", due_at=due, **fields)
         for i in range(count)
     ]
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
+from crm.followups import services as followups
 from crm.models import AuditEvent
 from deals import services
 from deals.models import Company, Contact, Deal, DealStageChange, Stage
@@ -70,11 +71,9 @@ def test_convert_creates_deal_contact_and_company_and_links_them(
 def test_open_tasks_follow_the_lead_onto_its_deal(rep: User, stages: dict[str, Stage]) -> None:
     lead = qualified_lead(rep)
     due = timezone.now() + timedelta(days=1)
-    open_task = lead_services.task_create(
-        actor=rep, title="Send the proposal", due_at=due, lead=lead
-    )
-    done_task = lead_services.task_create(actor=rep, title="Discovery call", due_at=due, lead=lead)
-    lead_services.task_complete(task=done_task, actor=rep)
+    open_task = followups.task_create(actor=rep, title="Send the proposal", due_at=due, lead=lead)
+    done_task = followups.task_create(actor=rep, title="Discovery call", due_at=due, lead=lead)
+    followups.task_complete(task=done_task, actor=rep)
     deal = services.lead_convert(
         lead=lead,
         actor=rep,

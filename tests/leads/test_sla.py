@@ -21,9 +21,10 @@ from accounts.models import User
 from accounts.roles import Role
 from crm.models import Notification
 from crm.notifications import dispatch_emails, send_emails
-from leads import demo, services, sla
+from leads import demo, services
 from leads.models import Lead, LostReason, ResponseTarget
-from leads.tasks import remind_response_targets
+from leads.sla import services as sla
+from leads.sla.tasks import remind_response_targets
 
 # The real worker's fixture, used by name below.
 from tests.crm.test_celery_worker import (

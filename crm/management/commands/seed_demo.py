@@ -3,10 +3,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts import demo
+from crm.followups import demo as demo_tasks
 from deals import demo as demo_deals
 from deals.models import Deal
 from leads import demo as demo_leads
-from leads import demo_tasks
 from leads.models import Lead
 
 DEFAULT_PASSWORD = "demo-crm-2026"  # noqa: S105  (a demo login, printed on purpose)

@@ -255,7 +255,7 @@ class Command(BaseCommand):
     def deep_page(self, count: int) -> Result:
         name = "deep page"
         try:
-            from leads.pagination import encode_cursor
+            from crm.pagination import encode_cursor
         except ImportError:
             return Result(name, None, note="unavailable (leads.pagination.encode_cursor missing)")
         if count < 2:

@@ -40,7 +40,7 @@ from accounts import services
 from accounts.models import Membership, Team, User
 from accounts.roles import Role
 from leads.models import Lead, LeadStatus, LostReason, ResponseTarget, Source, Tag
-from leads.sla import add_target_hours
+from leads.sla.services import add_target_hours
 
 DAY = 86_400.0
 SPAN_DAYS = 3 * 365

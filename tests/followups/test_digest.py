@@ -13,13 +13,16 @@ from django.core import mail
 from django.core.cache import cache
 
 from accounts.models import User
+from crm.followups import digest
+from crm.followups import services as followups
+from crm.followups.models import Task
+from crm.followups.tasks import remind_digests
 from crm.models import Notification
 from crm.notifications import dispatch_emails, notify_many, send_emails
 from deals import services as deal_services
 from deals.models import Deal
-from leads import digest, services
-from leads.models import Lead, Task
-from leads.tasks import remind_digests
+from leads import services
+from leads.models import Lead
 from tests.deals.helpers import ensure_stages, make_deal
 from tests.factories import make_lead
 
@@ -49,7 +52,7 @@ def tokyo(rep: User) -> User:
 
 
 def task(actor: User, title: str, due: datetime, **fields: object) -> Task:
-    return services.task_create(actor=actor, title=title, due_at=due, **fields)
+    return followups.task_create(actor=actor, title=title, due_at=due, **fields)
 
 
 def digest_of(user: User) -> Notification | None:
@@ -83,7 +86,7 @@ def busy_day(tokyo: User, rep_b: User, manager: User, other_manager: User) -> di
     overdue = task(tokyo, "Send pricing", utc(2025, 6, 8, 9, 0), kind="email")
     task(tokyo, "Tomorrow's call", utc(2025, 6, 10, 1, 0))
     done = task(tokyo, "Already done", utc(2025, 6, 9, 3, 0))
-    services.task_complete(task=done, actor=tokyo)
+    followups.task_complete(task=done, actor=tokyo)
     task(rep_b, "Not mine", utc(2025, 6, 9, 5, 0))
 
     ensure_stages()

@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
+from crm.followups.models import Task
 from leads import services
-from leads.models import Lead, LeadNote, Task
+from leads.models import Lead, LeadNote
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -25,10 +25,11 @@ from django.urls import reverse
 from django.utils.timezone import now
 
 from accounts.models import User
+from crm.followups.models import Task
 from crm.models import Notification
 from crm.notifications import build_notification, notify_many, render_email
 from deals.models import Deal
-from leads.models import Lead, Task
+from leads.models import Lead
 
 # Each list shows at most this many, with the total beside it.
 DIGEST_LIST_SIZE = 20

@@ -23,8 +23,9 @@ from django.db.models import Q
 from django.utils.timezone import now
 
 from accounts.models import Membership, User
+from crm.followups.models import EmailTemplate
 from crm.models import AuditEvent, audit, save_checked
-from leads.models import EmailTemplate, Lead, LeadNote
+from leads.models import Lead, LeadNote
 from leads.services import CONVERTED_IS_READ_ONLY, lead_add_note, require_work
 
 if TYPE_CHECKING:

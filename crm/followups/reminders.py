@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.timezone import now
 
+from crm.followups.models import Task
 from crm.models import Notification
 from crm.notifications import build_notification, notify_many, render_email
-from leads.models import Task
 
 
 def reminder_key(task: Task) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from leads import digest, reminders, sla
+from crm.followups import digest, reminders
 
 
 @shared_task
@@ -18,13 +18,6 @@ def remind_tasks_due() -> int:
         if taken < settings.NOTIFICATION_DISPATCH_LIMIT:
             break
     return total
-
-
-@shared_task
-def remind_response_targets() -> list[int]:
-    """Alert owners about new leads not contacted in time, then escalate to managers."""
-    alerted, escalated = sla.sla_scan()
-    return [alerted, escalated]
 
 
 @shared_task

@@ -4,14 +4,14 @@ from typing import Any, cast
 
 from django import forms
 
-from leads.emails import (
+from crm.followups.emails.services import (
     SUBJECT_MAX_LENGTH,
     TEMPLATE_NOT_AVAILABLE,
     UNKNOWN_PLACEHOLDER,
     template_groups,
     unknown_placeholders,
 )
-from leads.models import EmailTemplate
+from crm.followups.models import EmailTemplate
 
 
 class TemplatePickForm(forms.Form):

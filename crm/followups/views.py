@@ -31,13 +31,8 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Scope, User, access_scope
-from crm.forms import keep_input_at_version
-from crm.models import AuditEvent, Notification
-from deals.models import Deal
-from leads import services
-from leads.models import Lead, Task
-from leads.pagination import Sort, keyset_page
-from leads.task_forms import (
+from crm.followups import services
+from crm.followups.forms import (
     OUTCOME_LABEL,
     CompleteForm,
     ReassignForm,
@@ -46,6 +41,13 @@ from leads.task_forms import (
     TaskForm,
     day_bounds,
 )
+from crm.followups.models import Task
+from crm.forms import keep_input_at_version
+from crm.models import AuditEvent, Notification
+from crm.pagination import Sort, keyset_page
+from deals.models import Deal
+from leads import services as lead_services
+from leads.models import Lead
 
 PER_PAGE = 50
 PANEL_LIMIT = 20
@@ -115,7 +117,7 @@ def reminder_problems(tasks: list[Task]) -> dict[int, str]:
     latest = (
         Notification.objects.filter(
             kind=Notification.Kind.REMINDER,
-            target_type__app_label="leads",
+            target_type__app_label="followups",
             target_type__model="task",
             target_id__in=sent,
         )
@@ -199,7 +201,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "tabs": tabs,
         "who_choices": filterset.filters["who"].extra["choices"],
         "people": people,
-        "can_assign": services.can_assign(user),
+        "can_assign": lead_services.can_assign(user),
         "now": timezone.now(),
     }
     template = "tasks/task_list.html#results" if _is_htmx(request) else "tasks/task_list.html"
@@ -213,7 +215,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     task = _task_or_404(request, pk)
-    can_assign = services.can_assign(user)
+    can_assign = lead_services.can_assign(user)
     context = {
         "task": _attach_problems([task])[0],
         "history": AuditEvent.objects.for_object(task)[:50],
@@ -257,7 +259,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     lead, deal = _record_from(request, user)
     record: Any = lead or deal
-    people = people_for(user) if services.can_assign(user) else []
+    people = people_for(user) if lead_services.can_assign(user) else []
     initial = {"assignee": _default_assignee(user, record, people)}
     form = TaskForm(request.POST or None, people=people, initial=initial)
     in_panel = record is not None and request.POST.get("part") == "panel" and _is_htmx(request)
@@ -374,7 +376,7 @@ def render_row(request: HttpRequest, pk: int, *, notice: str = "", error: str = 
         return HttpResponse(
             format_html('<tr id="task-{}"><td colspan="6">{}</td></tr>', pk, notice or error)
         )
-    can_assign = services.can_assign(user)
+    can_assign = lead_services.can_assign(user)
     context = {
         "task": _attach_problems([task])[0],
         "people": people_for(user) if can_assign else [],
@@ -457,7 +459,7 @@ def task_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     task = _task_or_404(request, pk)
-    if not services.can_assign(user):
+    if not lead_services.can_assign(user):
         return _act(request, task, _bad(services.TASK_ASSIGN_NOT_ALLOWED), lambda: "")
     form = ReassignForm(request.POST, people=people_for(user))
     if not form.is_valid():
@@ -570,7 +572,9 @@ def task_panel(
     kind = "lead" if isinstance(record, Lead) else "deal"
     is_open = record.is_open if kind == "lead" else record.closed_at is None
     people = (
-        (owners if owners is not None else people_for(user)) if services.can_assign(user) else []
+        (owners if owners is not None else people_for(user))
+        if lead_services.can_assign(user)
+        else []
     )
     if form is None:
         form = TaskForm(
@@ -581,7 +585,7 @@ def task_panel(
         kind=kind,
         tasks=tasks,
         form=form,
-        can_add=is_open and services.can_work_on(user, record),
+        can_add=is_open and lead_services.can_work_on(user, record),
         create_url=f"{reverse('tasks:create')}?{kind}={record.pk}",
         notice=notice,
         error=error,

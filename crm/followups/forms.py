@@ -11,8 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Scope, User, access_scope
+from crm.followups.models import Task, TaskQuerySet
 from leads.forms import DATETIME_FORMATS, DATETIME_INPUT
-from leads.models import Task, TaskQuerySet
 
 # Minutes before the due time; "" is no reminder.
 REMIND_CHOICES: list[tuple[str, str]] = [

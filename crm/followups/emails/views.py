@@ -16,10 +16,12 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import User
+from crm.followups.emails import services as emails
+from crm.followups.emails.forms import EmailForm, PersonalTemplateForm, TemplatePickForm
+from crm.followups.models import EmailTemplate
 from deals.models import Deal
-from leads import emails, services
-from leads.email_forms import EmailForm, PersonalTemplateForm, TemplatePickForm
-from leads.models import EmailTemplate, Lead
+from leads import services
+from leads.models import Lead
 
 # Shown when the edited text still has placeholders in it (the user may mean them).
 PLACEHOLDERS_LEFT = "The message still contains {placeholders}: replace them, or send it as it is."

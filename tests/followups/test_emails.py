@@ -14,10 +14,12 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.test import override_settings
 
 from accounts.models import Team, User
+from crm.followups.emails import services as emails
+from crm.followups.models import EmailTemplate
 from crm.models import AuditEvent
 from deals.models import Contact, DealNote
-from leads import emails, services
-from leads.models import EmailTemplate, Lead, LeadNote
+from leads import services
+from leads.models import Lead, LeadNote
 from tests.deals.helpers import make_deal
 from tests.factories import make_lead
 
@@ -38,8 +40,8 @@ class UnreachableBackend(BaseEmailBackend):
         raise ConnectionRefusedError(111, "Connection refused")
 
 
-FAILING = "tests.leads.test_emails.RefusingBackend"
-UNREACHABLE = "tests.leads.test_emails.UnreachableBackend"
+FAILING = "tests.followups.test_emails.RefusingBackend"
+UNREACHABLE = "tests.followups.test_emails.UnreachableBackend"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads import task_views as views
+from crm.followups import views
 
 app_name = "tasks"
 

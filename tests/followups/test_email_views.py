@@ -13,13 +13,15 @@ from django.urls import reverse
 
 from accounts.models import Team, User
 from accounts.roles import sync_role_groups
+from crm.followups.emails import services as emails
+from crm.followups.emails.views import PLACEHOLDERS_LEFT, TEMPLATE_DELETED, TEMPLATE_SAVED
+from crm.followups.models import EmailTemplate
 from deals.models import Deal, DealNote
-from leads import emails, services
-from leads.email_views import PLACEHOLDERS_LEFT, TEMPLATE_DELETED, TEMPLATE_SAVED
-from leads.models import EmailTemplate, Lead, LeadNote
+from leads import services
+from leads.models import Lead, LeadNote
 from tests.deals.helpers import make_deal
 from tests.factories import PASSWORD, make_lead
-from tests.leads.test_emails import FAILING
+from tests.followups.test_emails import FAILING
 
 pytestmark = pytest.mark.django_db
 
@@ -422,9 +424,9 @@ def test_admins_keep_team_templates_in_the_admin(admin: User, team: Team) -> Non
     # permissions existed (accounts migrates first); sync them as a later migrate would.
     sync_role_groups()
     client = client_for(admin)
-    changelist = reverse("admin:leads_emailtemplate_changelist")
+    changelist = reverse("admin:followups_emailtemplate_changelist")
     assert client.get(changelist, {"team__id__exact": team.pk}).status_code == 200
-    add = reverse("admin:leads_emailtemplate_add")
+    add = reverse("admin:followups_emailtemplate_add")
     data = {"name": "North hello", "subject": "Hi", "body": "{{ lead.nope }}", "team": team.pk}
     response = client.post(add, {**data, "is_active": "on"})
     assert response.status_code == 200

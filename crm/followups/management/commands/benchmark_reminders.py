@@ -46,10 +46,10 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_create
 from crm.celery import app
+from crm.followups.models import Task
+from crm.followups.tasks import remind_tasks_due
 from crm.models import Notification
 from crm.workers import worker_command, worker_environment
-from leads.models import Task
-from leads.tasks import remind_tasks_due
 
 MAIL_DIR_VARIABLE = "BENCHMARK_REMINDERS_MAIL_DIR"
 SEPARATOR = b"\n" + b"-" * 79 + b"\n"

@@ -1,9 +1,16 @@
+"""The authentication backend: the signed-in user, their permissions and the bell's
+unread count, in as few queries as every page can afford. It lives in ``crm`` because
+it reads notifications, which sit above ``accounts``."""
+
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from crm.models import Notification
 
 
 class PermissionBackend(ModelBackend):
@@ -13,9 +20,6 @@ class PermissionBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
         """The signed-in user, with the bell's unread count in the same query (every page
         shows the bell, so this saves a query per page)."""
-        from accounts.models import User
-        from crm.models import Notification
-
         unread = (
             Notification.objects.filter(user_id=OuterRef("pk"), read_at__isnull=True)
             .order_by()

@@ -13,12 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from crm.followups import services as followups
+from crm.followups.models import Task
+from crm.followups.reminders import reminders_dispatch
+from crm.followups.views import RESCHEDULE_BAD_INPUT
 from crm.models import AuditEvent, Notification
 from deals.models import Deal
 from leads import services
-from leads.models import Lead, LeadNote, LostReason, Task
-from leads.reminders import reminders_dispatch
-from leads.task_views import RESCHEDULE_BAD_INPUT
+from leads.models import Lead, LeadNote, LostReason
 from tests.deals.helpers import make_deal
 from tests.factories import make_lead, make_user
 
@@ -35,7 +37,7 @@ def lead(rep: User) -> Lead:
 @pytest.fixture
 def task(rep: User, lead: Lead) -> Task:
     """Rep A's call on their own lead, due tomorrow."""
-    return services.task_create(
+    return followups.task_create(
         actor=rep,
         title="Call Rita about pricing",
         kind=Task.Kind.CALL,
@@ -119,7 +121,7 @@ def test_a_rep_posting_a_reassign_gets_the_services_message(
     response = client_for(rep).post(
         reverse("tasks:reassign", args=[task.pk]), {"assignee": rep_b.pk}, follow=True
     )
-    assert services.TASK_ASSIGN_NOT_ALLOWED in response.content.decode()
+    assert followups.TASK_ASSIGN_NOT_ALLOWED in response.content.decode()
     task.refresh_from_db()
     assert task.assignee == rep
 
@@ -127,9 +129,9 @@ def test_a_rep_posting_a_reassign_gets_the_services_message(
 def test_a_manager_picks_a_person_only_among_their_people(
     manager: User, rep: User, rep_b: User, other_manager: User, lead: Lead
 ) -> None:
-    mine = services.task_create(actor=rep, title="A's", due_at=timezone.now(), lead=lead)
-    theirs = services.task_create(actor=rep_b, title="B's", due_at=timezone.now())
-    services.task_create(actor=other_manager, title="South's", due_at=timezone.now())
+    mine = followups.task_create(actor=rep, title="A's", due_at=timezone.now(), lead=lead)
+    theirs = followups.task_create(actor=rep_b, title="B's", due_at=timezone.now())
+    followups.task_create(actor=other_manager, title="South's", due_at=timezone.now())
     client = client_for(manager)
     assert row_titles(client, f"?who={rep.pk}") == [mine.title]
     assert row_titles(client, f"?who={rep_b.pk}") == [theirs.title]
@@ -156,14 +158,14 @@ def test_tabs_follow_the_users_timezone(monkeypatch: pytest.MonkeyPatch, team) -
         return datetime(2030, 3, day, hour, 0, tzinfo=AUCKLAND)
 
     def make(title: str, due: datetime) -> Task:
-        return services.task_create(actor=kiwi, title=title, due_at=due, remind_before=None)
+        return followups.task_create(actor=kiwi, title=title, due_at=due, remind_before=None)
 
     make("yesterday evening", at(4, 22))  # overdue; "today" only by the UTC calendar
     make("early today", at(5, 8))  # overdue, and today
     make("this evening", at(5, 18))  # today; already "tomorrow" by the UTC calendar
     make("the day after", at(6, 10))  # upcoming
     done = make("finished", at(3, 10))
-    services.task_complete(task=done, actor=kiwi)
+    followups.task_complete(task=done, actor=kiwi)
     monkeypatch.setattr("django.utils.timezone.now", lambda: FROZEN)
 
     client = client_for(kiwi)
@@ -193,8 +195,8 @@ def test_tabs_follow_the_users_timezone(monkeypatch: pytest.MonkeyPatch, team) -
 
 def test_done_tab_pages_through_many(rep: User) -> None:
     for i in range(55):
-        task = services.task_create(actor=rep, title=f"T{i:02d}", due_at=timezone.now())
-        services.task_complete(task=task, actor=rep)
+        task = followups.task_create(actor=rep, title=f"T{i:02d}", due_at=timezone.now())
+        followups.task_complete(task=task, actor=rep)
     client = client_for(rep)
     first = client.get(reverse("tasks:list") + "?show=done")
     assert len(first.context["tasks"]) == 50
@@ -244,7 +246,7 @@ def test_htmx_actions_swap_the_row(rep: User, task: Task) -> None:
     assert "Reopen" in html
     # A refusal shows in the row too (never a 500, nothing lost).
     again = client.post(url, {"part": "row"}, **HX).content.decode()
-    assert services.TASK_ALREADY_DONE in again
+    assert followups.TASK_ALREADY_DONE in again
     assert Task.objects.get(pk=task.pk).done_at is not None
 
 
@@ -268,7 +270,7 @@ def test_reschedule_by_a_day_or_a_week_keeps_the_time_of_day(
 
 
 def test_reschedule_an_overdue_task_lands_after_today(rep: User) -> None:
-    overdue = services.task_create(
+    overdue = followups.task_create(
         actor=rep, title="Late", due_at=timezone.now() - timedelta(days=5)
     )
     client_for(rep).post(reverse("tasks:reschedule", args=[overdue.pk]), {"shift": "day"})
@@ -278,7 +280,7 @@ def test_reschedule_an_overdue_task_lands_after_today(rep: User) -> None:
 
 def test_reschedule_to_a_picked_time_in_the_users_timezone(team) -> None:
     berliner = make_user(email="berlin@example.com", timezone="Europe/Berlin")
-    task = services.task_create(actor=berliner, title="Pick", due_at=timezone.now())
+    task = followups.task_create(actor=berliner, title="Pick", due_at=timezone.now())
     response = client_for(berliner).post(
         reverse("tasks:reschedule", args=[task.pk]), {"due_at": "2031-01-10T09:30"}, follow=True
     )
@@ -289,7 +291,7 @@ def test_reschedule_to_a_picked_time_in_the_users_timezone(team) -> None:
 
 def test_the_reminder_email_failure_is_shown(rep: User) -> None:
     due = timezone.now() + timedelta(minutes=5)
-    task = services.task_create(actor=rep, title="Remind me", due_at=due)
+    task = followups.task_create(actor=rep, title="Remind me", due_at=due)
     reminders_dispatch(at=due)
     Notification.objects.filter(user=rep).update(
         email_state=Notification.Email.FAILED, email_error="SMTPServerDisconnected: gone"
@@ -356,7 +358,7 @@ def test_the_panel_is_on_the_lead_and_deal_pages(rep: User, lead: Lead, task: Ta
     assert "Outcome (logged on the lead)" in html
     assert 'name="assignee"' not in html  # reps give tasks to themselves only
     deal = make_deal(rep, email="deal@example.com")
-    deal_task = services.task_create(
+    deal_task = followups.task_create(
         actor=rep, title="Deal call", kind="call", due_at=timezone.now(), deal=deal
     )
     html = client.get(reverse("deals:detail", args=[deal.pk])).content.decode()
@@ -391,7 +393,7 @@ def test_a_closed_lead_refuses_a_task_with_the_services_message(
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert services.TASK_RECORD_CLOSED.format(record=f"Lead {lead.number}") in html
+    assert followups.TASK_RECORD_CLOSED.format(record=f"Lead {lead.number}") in html
     assert 'value="Too late"' in html
     assert not Task.objects.exists()
 
@@ -399,7 +401,7 @@ def test_a_closed_lead_refuses_a_task_with_the_services_message(
 def test_edit_refuses_a_stale_version_and_keeps_the_input(rep: User, task: Task) -> None:
     client = client_for(rep)
     seen = task.version
-    services.task_update(task=task, actor=rep, title="Changed elsewhere")
+    followups.task_update(task=task, actor=rep, title="Changed elsewhere")
     due = timezone.localtime(task.due_at).strftime("%Y-%m-%dT%H:%M")
     data = {
         "title": "My edit",
@@ -411,7 +413,7 @@ def test_edit_refuses_a_stale_version_and_keeps_the_input(rep: User, task: Task)
     response = client.post(reverse("tasks:edit", args=[task.pk]), data)
     html = response.content.decode()
     assert response.status_code == 200
-    assert services.TASK_CONFLICT in html
+    assert followups.TASK_CONFLICT in html
     assert 'value="My edit"' in html
     assert Task.objects.get(pk=task.pk).title == "Changed elsewhere"
     # Saving again, now knowingly, goes through.
@@ -528,11 +530,11 @@ def test_list_query_count_is_constant(
     soon = timezone.now() + timedelta(minutes=5)
     for i in range(rows):
         record: dict[str, Lead | Deal] = {"lead": lead} if i % 2 else {"deal": deal}
-        task = services.task_create(
+        task = followups.task_create(
             actor=manager, assignee=rep, title=f"T{i}", due_at=soon, **record
         )
         if i % 3 == 0:
-            services.task_complete(task=task, actor=rep)
+            followups.task_complete(task=task, actor=rep)
     reminders_dispatch(at=soon)
     client = client_for(request.getfixturevalue(actor))
     for query in ("?who=team", "?who=team&show=done", f"?who={rep.pk}"):

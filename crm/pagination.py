@@ -1,4 +1,6 @@
-"""Keyset pagination: pages stay as fast at row 1,000,000 as at row 1.
+"""List pages: keyset pagination and capped counts, shared by every list.
+
+Keyset pagination keeps pages as fast at row 1,000,000 as at row 1.
 
 A cursor is the sort key of the last (or first) row shown, so the next page is an index
 range scan instead of an OFFSET that reads and discards every row before it.
@@ -24,19 +26,6 @@ class Sort:
     field: str  # the sort column; ``id`` breaks ties
     descending: bool = False
     nullable: bool = False
-
-
-SORTS = {
-    sort.key: sort
-    for sort in [
-        Sort("-created", "Newest first", "created_at", descending=True),
-        Sort("created", "Oldest first", "created_at"),
-        Sort("due", "Next action due", "next_action_due", nullable=True),
-        Sort("name", "Last name A–Z", "last_name"),
-        Sort("company", "Company A–Z", "company"),
-    ]
-}
-DEFAULT_SORT = "-created"
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -148,11 +137,10 @@ def keyset_page(
     sort_key: str | None,
     after: str | None = None,
     before: str | None = None,
+    sorts: dict[str, Sort],
+    default_sort: str,
     per_page: int = 50,
-    sorts: dict[str, Sort] | None = None,
-    default_sort: str = DEFAULT_SORT,
 ) -> Page:
-    sorts = sorts or SORTS
     sort = sorts.get(sort_key or default_sort, sorts[default_sort])
     before_key = decode_cursor(before)
     after_key = None if before_key else decode_cursor(after)
@@ -179,3 +167,13 @@ def keyset_page(
             encode_cursor(_key_of(rows[0], sort)) if cursor_key is not None and rows else None
         )
     return Page(rows=rows, next_cursor=next_cursor, previous_cursor=previous_cursor, sort=sort)
+
+
+COUNT_CAP = 10_000
+
+
+def capped_count(queryset: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many rows match, counting at most ``cap`` (an exact count of a million rows
+    costs more than the page itself). Returns (count, more_than_cap)."""
+    count = queryset.order_by()[: cap + 1].count()
+    return min(count, cap), count > cap

@@ -11,12 +11,14 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
+from crm.followups import services as followups
+from crm.followups.models import Task
+from crm.followups.reminders import reminders_dispatch
 from crm.models import AuditEvent, Notification
 from deals import services as deal_services
 from deals.models import Deal, DealNote
 from leads import services
-from leads.models import Lead, LeadNote, LostReason, Task
-from leads.reminders import reminders_dispatch
+from leads.models import Lead, LeadNote, LostReason
 from tests.deals.helpers import make_deal
 from tests.factories import make_lead
 
@@ -39,7 +41,7 @@ def new_task(actor: User, **fields: object) -> Task:
         "due_at": later(days=1),
     }
     data.update(fields)
-    return services.task_create(actor=actor, **data)
+    return followups.task_create(actor=actor, **data)
 
 
 # --- Creating: the reminder time -------------------------------------------------------------
@@ -72,10 +74,10 @@ def test_turning_the_reminder_off_calls_it_off_and_on_again_schedules_it(
 ) -> None:
     due = later(days=2)
     task = new_task(rep, lead=lead, due_at=due, remind_before=15)
-    task = services.task_update(task=task, actor=rep, remind_before=None)
+    task = followups.task_update(task=task, actor=rep, remind_before=None)
     task.refresh_from_db()
     assert (task.reminder_state, task.remind_at) == (Task.Reminder.NONE, None)
-    task = services.task_update(task=task, actor=rep, remind_before=60)
+    task = followups.task_update(task=task, actor=rep, remind_before=60)
     task.refresh_from_db()
     assert (task.reminder_state, task.remind_at) == (
         Task.Reminder.SCHEDULED,
@@ -86,7 +88,7 @@ def test_turning_the_reminder_off_calls_it_off_and_on_again_schedules_it(
 def test_create_needs_a_due_time_and_a_title(rep: User) -> None:
     with pytest.raises(ValidationError) as error:
         new_task(rep, due_at=None)
-    assert error.value.messages == [services.TASK_DUE_REQUIRED]
+    assert error.value.messages == [followups.TASK_DUE_REQUIRED]
     with pytest.raises(ValidationError):
         new_task(rep, title="   ")
     assert not Task.objects.exists()
@@ -95,11 +97,11 @@ def test_create_needs_a_due_time_and_a_title(rep: User) -> None:
 def test_a_rep_cannot_give_a_task_to_someone_else(rep: User, rep_b: User, lead: Lead) -> None:
     with pytest.raises(ValidationError) as error:
         new_task(rep, assignee=rep_b)
-    assert error.value.messages == [services.TASK_ASSIGN_NOT_ALLOWED]
+    assert error.value.messages == [followups.TASK_ASSIGN_NOT_ALLOWED]
     task = new_task(rep, lead=lead)
     with pytest.raises(ValidationError) as error:
-        services.task_reassign(task=task, actor=rep, assignee=rep_b)
-    assert error.value.messages == [services.TASK_ASSIGN_NOT_ALLOWED]
+        followups.task_reassign(task=task, actor=rep, assignee=rep_b)
+    assert error.value.messages == [followups.TASK_ASSIGN_NOT_ALLOWED]
     task.refresh_from_db()
     assert task.assignee == rep
 
@@ -112,14 +114,14 @@ def test_a_manager_hands_tasks_to_their_people_only(
     told = Notification.objects.get(user=rep)
     assert told.kind == Notification.Kind.ASSIGNED
     assert told.url == task.get_absolute_url()
-    services.task_reassign(task=task, actor=manager, assignee=rep_b)
+    followups.task_reassign(task=task, actor=manager, assignee=rep_b)
     task.refresh_from_db()
     assert task.assignee == rep_b
     event = AuditEvent.objects.for_object(task).get(action="assigned")
     assert event.changes == {"assignee": [str(rep), str(rep_b)]}
     assert Notification.objects.filter(user=rep_b, kind="assigned").count() == 1
     with pytest.raises(ValidationError) as error:
-        services.task_reassign(task=task, actor=manager, assignee=other_manager)
+        followups.task_reassign(task=task, actor=manager, assignee=other_manager)
     assert error.value.messages == [services.ASSIGNEE_OUT_OF_SCOPE.format(user=other_manager)]
 
 
@@ -136,14 +138,14 @@ def test_a_closed_lead_or_deal_gets_no_new_task(
     with pytest.raises(ValidationError) as error:
         new_task(rep, lead=lead)
     assert error.value.messages == [
-        services.TASK_RECORD_CLOSED.format(record=f"Lead {lead.number}")
+        followups.TASK_RECORD_CLOSED.format(record=f"Lead {lead.number}")
     ]
     deal = make_deal(rep, email="won@example.com")
     deal_services.deal_move_stage(deal=deal, actor=rep, stage=stages["Won"])  # type: ignore[index]
     with pytest.raises(ValidationError) as error:
         new_task(rep, deal=Deal.objects.get(pk=deal.pk))
     assert error.value.messages == [
-        services.TASK_RECORD_CLOSED.format(record=f"Deal “{deal.title}”")
+        followups.TASK_RECORD_CLOSED.format(record=f"Deal “{deal.title}”")
     ]
     assert not Task.objects.exists()
 
@@ -164,7 +166,7 @@ def test_completing_a_contact_task_with_an_outcome_logs_it_and_counts_as_first_c
 ) -> None:
     assert lead.status == Lead.Status.NEW
     task = new_task(rep, lead=lead, kind=kind, title="Intro")
-    done = services.task_complete(task=task, actor=rep, outcome="  Interested; wants a quote ")
+    done = followups.task_complete(task=task, actor=rep, outcome="  Interested; wants a quote ")
     assert done.done_at is not None
     assert done.done_by == rep
     note = LeadNote.objects.get(lead=lead)
@@ -179,9 +181,9 @@ def test_completing_a_contact_task_with_an_outcome_logs_it_and_counts_as_first_c
 
 
 def test_completing_without_an_outcome_or_a_to_do_logs_nothing(rep: User, lead: Lead) -> None:
-    services.task_complete(task=new_task(rep, lead=lead), actor=rep)
+    followups.task_complete(task=new_task(rep, lead=lead), actor=rep)
     todo = new_task(rep, lead=lead, kind=Task.Kind.TODO)
-    services.task_complete(task=todo, actor=rep, outcome="Done it")
+    followups.task_complete(task=todo, actor=rep, outcome="Done it")
     assert not LeadNote.objects.exists()
     lead.refresh_from_db()
     assert lead.status == Lead.Status.NEW
@@ -190,7 +192,7 @@ def test_completing_without_an_outcome_or_a_to_do_logs_nothing(rep: User, lead: 
 def test_completing_a_deal_task_logs_the_outcome_on_the_deal(rep: User, stages: object) -> None:
     deal = make_deal(rep, email="deal@example.com")
     task = new_task(rep, deal=deal, kind=Task.Kind.MEETING, title="Proposal review")
-    services.task_complete(task=task, actor=rep, outcome="They sign next week")
+    followups.task_complete(task=task, actor=rep, outcome="They sign next week")
     note = DealNote.objects.get(deal=deal)
     assert note.kind == "meeting"
     assert "They sign next week" in note.body
@@ -198,23 +200,23 @@ def test_completing_a_deal_task_logs_the_outcome_on_the_deal(rep: User, stages: 
 
 def test_completing_twice_is_refused_and_the_reminder_is_cancelled(rep: User) -> None:
     task = new_task(rep, remind_before=15)
-    services.task_complete(task=task, actor=rep)
+    followups.task_complete(task=task, actor=rep)
     task.refresh_from_db()
     assert task.reminder_state == Task.Reminder.CANCELED
     assert task.remind_at is None
     with pytest.raises(ValidationError) as error:
-        services.task_complete(task=task, actor=rep)
-    assert error.value.messages == [services.TASK_ALREADY_DONE]
+        followups.task_complete(task=task, actor=rep)
+    assert error.value.messages == [followups.TASK_ALREADY_DONE]
     assert reminders_dispatch(at=later(days=3)) == 0
 
 
 def test_reopen_brings_back_the_task_and_its_reminder(rep: User) -> None:
     task = new_task(rep, remind_before=60)
     with pytest.raises(ValidationError) as error:
-        services.task_reopen(task=task, actor=rep)
-    assert error.value.messages == [services.TASK_NOT_DONE]
-    services.task_complete(task=task, actor=rep)
-    reopened = services.task_reopen(task=task, actor=rep)
+        followups.task_reopen(task=task, actor=rep)
+    assert error.value.messages == [followups.TASK_NOT_DONE]
+    followups.task_complete(task=task, actor=rep)
+    reopened = followups.task_reopen(task=task, actor=rep)
     reopened.refresh_from_db()
     assert reopened.done_at is None
     assert reopened.done_by is None
@@ -235,7 +237,7 @@ def test_reschedule_moves_the_reminder_and_a_sent_one_is_sent_again(rep: User) -
     assert task.reminder_state == Task.Reminder.SENT
 
     new_due = later(days=2)
-    services.task_reschedule(task=task, actor=rep, due_at=new_due)
+    followups.task_reschedule(task=task, actor=rep, due_at=new_due)
     task.refresh_from_db()
     assert task.due_at == new_due
     assert task.remind_at == new_due - timedelta(minutes=15)
@@ -249,21 +251,21 @@ def test_reschedule_moves_the_reminder_and_a_sent_one_is_sent_again(rep: User) -
 def test_reschedule_needs_a_time_and_an_open_task(rep: User) -> None:
     task = new_task(rep)
     with pytest.raises(ValidationError) as error:
-        services.task_reschedule(task=task, actor=rep, due_at=None)
-    assert error.value.messages == [services.TASK_DUE_REQUIRED]
-    services.task_complete(task=task, actor=rep)
+        followups.task_reschedule(task=task, actor=rep, due_at=None)
+    assert error.value.messages == [followups.TASK_DUE_REQUIRED]
+    followups.task_complete(task=task, actor=rep)
     with pytest.raises(ValidationError) as error:
-        services.task_reschedule(task=task, actor=rep, due_at=later(days=3))
-    assert error.value.messages == [services.TASK_ALREADY_DONE]
+        followups.task_reschedule(task=task, actor=rep, due_at=later(days=3))
+    assert error.value.messages == [followups.TASK_ALREADY_DONE]
 
 
 def test_a_stale_edit_is_refused(rep: User) -> None:
     task = new_task(rep)
     seen = task.version
-    services.task_update(task=task, actor=rep, expected_version=seen, title="Call Rita today")
-    with pytest.raises(services.TaskConflict) as conflict:
-        services.task_update(task=task, actor=rep, expected_version=seen, title="Mine")
-    assert str(conflict.value) == services.TASK_CONFLICT
+    followups.task_update(task=task, actor=rep, expected_version=seen, title="Call Rita today")
+    with pytest.raises(followups.TaskConflict) as conflict:
+        followups.task_update(task=task, actor=rep, expected_version=seen, title="Mine")
+    assert str(conflict.value) == followups.TASK_CONFLICT
     task.refresh_from_db()
     assert task.title == "Call Rita today"
     assert task.version == seen + 1
@@ -277,7 +279,7 @@ def test_reassigning_the_lead_moves_its_open_tasks(
 ) -> None:
     open_task = new_task(rep, lead=lead)
     done_task = new_task(rep, lead=lead, title="Old call")
-    services.task_complete(task=done_task, actor=rep)
+    followups.task_complete(task=done_task, actor=rep)
     elsewhere = new_task(rep, title="Not this lead's")
     services.lead_assign_owner(lead=lead, actor=manager, owner=rep_b)
     assert Task.objects.get(pk=open_task.pk).assignee == rep_b
@@ -299,15 +301,15 @@ def test_reassigning_the_lead_moves_its_open_tasks(
     ],
 )
 def test_task_kind_for(text: str, kind: str) -> None:
-    assert services.task_kind_for(text) == kind
+    assert followups.task_kind_for(text) == kind
 
 
 def test_next_action_with_create_task_plans_a_task_for_the_owner(
     manager: User, rep: User, lead: Lead
 ) -> None:
     due = later(days=1)
-    services.lead_set_next_action(
-        lead=lead, actor=manager, next_action="Call to book a demo", due=due, create_task=True
+    followups.next_action_set(
+        record=lead, actor=manager, next_action="Call to book a demo", due=due, create_task=True
     )
     task = Task.objects.get()
     assert (task.title, task.kind, task.due_at, task.lead) == (
@@ -322,15 +324,15 @@ def test_next_action_with_create_task_plans_a_task_for_the_owner(
     assert task.remind_at == due
     # Without the option, or when clearing the next action, no task.
     services.lead_set_next_action(lead=lead, actor=rep, next_action="Later", due=due)
-    services.lead_set_next_action(lead=lead, actor=rep, next_action="", due=None, create_task=True)
+    followups.next_action_set(record=lead, actor=rep, next_action="", due=None, create_task=True)
     assert Task.objects.count() == 1
 
 
 def test_next_action_task_on_a_pool_lead_is_the_actors(manager: User) -> None:
     pooled = make_lead(manager, email="pool@example.com")
     assert pooled.owner is None
-    services.lead_set_next_action(
-        lead=pooled, actor=manager, next_action="Qualify", due=later(hours=3), create_task=True
+    followups.next_action_set(
+        record=pooled, actor=manager, next_action="Qualify", due=later(hours=3), create_task=True
     )
     assert Task.objects.get().assignee == manager
 
@@ -338,8 +340,8 @@ def test_next_action_task_on_a_pool_lead_is_the_actors(manager: User) -> None:
 def test_deal_next_action_with_create_task(rep: User, stages: object) -> None:
     deal = make_deal(rep, email="next@example.com")
     due = later(days=2)
-    deal_services.deal_set_next_action(
-        deal=deal, actor=rep, next_action="Email the contract", due=due, create_task=True
+    followups.next_action_set(
+        record=deal, actor=rep, next_action="Email the contract", due=due, create_task=True
     )
     task = Task.objects.get(deal=deal)
     assert (task.title, task.kind, task.assignee, task.due_at) == (

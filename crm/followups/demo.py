@@ -23,11 +23,12 @@ from django.db import transaction
 from django.utils.timezone import now
 
 from accounts.models import User
+from crm.followups import services as followups
+from crm.followups.models import Task
+from crm.followups.reminders import reminders_dispatch
 from crm.models import AuditEvent, Notification
 from deals.models import Deal
-from leads import services
-from leads.models import Lead, Task
-from leads.reminders import reminders_dispatch
+from leads.models import Lead
 
 SEED = 2027
 TITLES = {
@@ -138,7 +139,7 @@ def seed_tasks(*, admin: User, manager: User, rep1: User, rep2: User) -> int:
                 record = pool[index % len(pool)] if pool else None
             # The manager plans some of the reps' follow-ups for them.
             actor = manager if person != manager and index % 4 == 1 else person
-            task = services.task_create(
+            task = followups.task_create(
                 actor=actor,
                 title=rng.choice(TITLES[kind]),
                 kind=kind,
@@ -152,7 +153,7 @@ def seed_tasks(*, admin: User, manager: User, rep1: User, rep2: User) -> int:
     # Done first: a finished task's reminder is cancelled, so the scan leaves it alone.
     for task, plan in made:
         if plan.when == "done":
-            services.task_complete(task=task, actor=task.assignee)
+            followups.task_complete(task=task, actor=task.assignee)
     _send_due_reminders([task for task, plan in made if plan.reminded])
     _backdate(made, current)
     return len(made)

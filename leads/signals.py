@@ -1,0 +1,7 @@
+"""What the lead record tells the features above it. Sent inside the service's
+transaction, so a receiver's writes commit or roll back with the change itself."""
+
+from django.dispatch import Signal
+
+# A lead changed hands: lead, old_owner_id, new_owner (None: back to the pool).
+lead_owner_changed = Signal()

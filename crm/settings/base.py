@@ -211,6 +211,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+# Count failures per account, not per spelling: "USER@x" and " user@x " are one login.
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 AXES_VERBOSE = False
 

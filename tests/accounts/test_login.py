@@ -37,6 +37,50 @@ def test_sign_in_is_throttled_after_repeated_failures(client: Client, rep: User)
     assert "_auth_user_id" not in client.session
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        str.upper,
+        str.title,
+        lambda email: f"  {email.upper()}  ",
+        lambda email: f"\t{email}\n",
+        # The login form NFKC-normalises: a fullwidth letter is the same account.
+        lambda email: chr(ord(email[0]) - ord("a") + 0xFF41) + email[1:],
+    ],
+    ids=["upper", "title", "spaces", "tab-newline", "fullwidth"],
+)
+def test_a_lockout_holds_for_every_spelling_of_the_email(
+    client: Client, rep: User, spelling
+) -> None:
+    assert rep.email == rep.email.lower()
+    variant = spelling(rep.email)
+    # The spelling does sign in while nothing is locked (so refusing it below is the lock).
+    assert sign_in(Client(), variant, PASSWORD).status_code == 302
+    for _ in range(5):
+        sign_in(client, rep.email, "wrong-password")
+    for attempt in (variant, rep.email.upper(), rep.email):
+        response = sign_in(client, attempt, PASSWORD)
+        assert response.status_code == 429, attempt
+        assert "_auth_user_id" not in client.session
+
+
+def test_failures_in_different_spellings_add_up_to_one_lockout(client: Client, rep: User) -> None:
+    for spelling in (rep.email, rep.email.upper(), f" {rep.email} ", rep.email.title()):
+        assert sign_in(client, spelling, "wrong-password").status_code == 200
+    assert sign_in(client, rep.email.capitalize(), "wrong-password").status_code == 429  # fifth
+    response = sign_in(client, rep.email.swapcase(), PASSWORD)
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_lockout_of_one_account_leaves_others_alone(
+    client: Client, rep: User, rep_b: User
+) -> None:
+    for _ in range(5):
+        sign_in(client, rep.email.upper(), "wrong-password")
+    assert sign_in(client, rep_b.email.upper(), PASSWORD).status_code == 302
+
+
 def test_a_disabled_user_cannot_sign_in(client: Client, rep: User) -> None:
     rep.is_active = False
     rep.save(update_fields=["is_active"])

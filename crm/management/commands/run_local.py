@@ -15,6 +15,7 @@ if this supervisor dies without stopping them (``kill -9``), so nothing is left 
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import os
 import signal
@@ -76,6 +77,20 @@ def parent_death_signal() -> Callable[[], None] | None:
     return set_parent_death_signal
 
 
+def live_members(group: int) -> list[int]:
+    """The pids of process group ``group`` that are alive (not zombies)."""
+    import psutil
+
+    members = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == group and process.status() != psutil.STATUS_ZOMBIE:
+                members.append(process.pid)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return members
+
+
 class Command(BaseCommand):
     help = "Migrate, seed the demo team, then run web + worker + beat until Ctrl-C."
 
@@ -91,6 +106,8 @@ class Command(BaseCommand):
             default=GRACE_SECONDS,
             help="Seconds the processes get to stop after Ctrl-C before they are killed.",
         )
+        # Internal: migrations and the demo data, run by the supervisor as a child.
+        parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
 
     def handle(
         self,
@@ -99,21 +116,31 @@ class Command(BaseCommand):
         password: str | None,
         no_seed: bool,
         grace: float,
+        prepare_only: bool,
         **options: Any,
     ) -> None:
-        owns_database = not os.environ.get("DATABASE_URL")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        returncode = 1
-        try:
-            if owns_database:
-                env["DATABASE_URL"] = localdb.ensure()
+        if prepare_only:
             call_command("migrate", interactive=False, verbosity=1)
             call_command("createcachetable")
             if not no_seed:
                 call_command("seed_demo", *(["--password", password] if password else []))
-            # No connection of this process is inherited by, or outlives, the children.
-            connections.close_all()
-            returncode = self.supervise(port, env, grace)
+            return
+        owns_database = not os.environ.get("DATABASE_URL")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.setdefault("SITE_URL", f"http://localhost:{port}")  # links in emails
+        returncode = 1
+        try:
+            if owns_database:
+                env["DATABASE_URL"] = localdb.ensure()
+            # Migrations and the demo data in a process of their own, so this one never
+            # holds a database session (seed_demo's Celery messages would leave it a broker
+            # connection pool): at the end, every session still open is someone else's.
+            prepare = [sys.executable, str(settings.BASE_DIR / "manage.py"), "run_local"]
+            prepare += ["--prepare-only", *(["--no-seed"] if no_seed else [])]
+            prepare += ["--password", password] if password else []
+            returncode = subprocess.run(prepare, env=env, check=False).returncode  # noqa: S603
+            if returncode == 0:
+                returncode = self.supervise(port, env, grace)
         except KeyboardInterrupt:  # Ctrl-C before the three were started
             returncode = 130
         finally:
@@ -225,12 +252,10 @@ class Command(BaseCommand):
             self.say(f"{child.name} stopped (rc={child.process.returncode})", width, output_lock)
             # What a process leaves in its group when it dies first (the dev server's
             # autoreloader child, a worker's pool processes) goes with it.
-            try:
-                os.killpg(child.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                continue
-            self.say(f"killed what {child.name} left running", width, output_lock)
-            killed = True
+            if live_members(child.process.pid):
+                child.send(signal.SIGKILL)
+                self.say(f"killed what {child.name} left running", width, output_lock)
+                killed = True
         for reader in readers:
             reader.join(timeout=2)
         return 1 if failed or killed else 0

@@ -1,14 +1,22 @@
 # The two commands of the README: `make run` and `make test`. Everything else supports them.
 SHELL := /bin/bash
+# The Python that makes .venv; pyproject wants 3.11 (`make run PYTHON=python3.11`).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+IS_311 := -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'
+## `make run PORT=8001` (or PORT=8001 in the environment)
+PORT ?= 8000
 
 .PHONY: install run test lint format browser db stop-db clean
 
+# A .venv made by another Python (say a python3 that is 3.12) is made again with $(PYTHON).
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) $(IS_311) 2>/dev/null || { \
+	  $(PYTHON) $(IS_311) 2>/dev/null || { \
+	    echo "Python 3.11 is needed, and $(PYTHON) is $$($(PYTHON) --version 2>/dev/null || echo "not found"): run e.g. make $(or $(MAKECMDGOALS),install) PYTHON=python3.11" >&2; exit 1; }; \
+	  echo "$(PYTHON) -m venv $(VENV)"; rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -22,9 +30,10 @@ db: install
 stop-db: install
 	$(PY) -m crm.localdb stop
 
-## Web server, Celery worker and beat, with the demo team; Ctrl-C stops all three.
+## Web server, Celery worker and beat, with the demo team; Ctrl-C stops all three and the
+## embedded PostgreSQL.
 run: db
-	$(PY) manage.py run_local
+	$(PY) manage.py run_local --port $(PORT)
 
 ## The whole test suite (browser tests need Debian's Chromium; `make browser` installs it).
 test: db browser
@@ -49,4 +58,5 @@ format: install
 	$(VENV)/bin/ruff format .
 
 clean:
+	-test -x $(PY) && $(PY) -m crm.localdb stop
 	rm -rf $(VENV) .local staticfiles .pytest_cache .mypy_cache .ruff_cache

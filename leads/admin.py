@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 from django import forms
@@ -9,7 +10,15 @@ from django.urls import reverse
 
 from accounts.models import TIMEZONE_CHOICES
 from crm.admin import ReadOnlyAdmin
-from leads.models import Lead, LostReason, ResponseTarget, Source, Tag
+from leads.models import (
+    Lead,
+    LeadSettings,
+    LostReason,
+    ResponseTarget,
+    Source,
+    Tag,
+    format_minutes,
+)
 
 
 @admin.register(Source, LostReason)
@@ -49,7 +58,69 @@ WEEKDAYS = [
 NO_WORKING_DAYS = "Tick at least one working day, or count every hour."
 
 
+class SingleRowAdmin(admin.ModelAdmin):
+    """A settings model with one row (``Model.current()``): the list goes straight to it."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        # The change view checks the permissions again.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        opts = self.model._meta
+        row = self.model.current()
+        return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk]))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not self.model._default_manager.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+DURATION_HELP = "For example 5 min, 2 h, 1 h 30 min or 2 days."
+DURATION_INVALID = "Say how long with a unit: 5 min, 2 h, 1 h 30 min or 2 days."
+DURATION_UNITS = {
+    "m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1,
+    "h": 60, "hr": 60, "hrs": 60, "hour": 60, "hours": 60,
+    "d": 24 * 60, "day": 24 * 60, "days": 24 * 60,
+}  # fmt: skip
+DURATION_PART = re.compile(r"(\d+)\s*([a-z]+)")
+MAX_MINUTES = 365 * 24 * 60
+
+
+class DurationField(forms.CharField):
+    """Minutes, typed the way people say them: "5 min", "24 h", "1 h 30 min", "2 days"."""
+
+    def __init__(self, *, minimum: int = 0, **kwargs: Any) -> None:
+        self.minimum = minimum
+        super().__init__(help_text=DURATION_HELP, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return format_minutes(value) if isinstance(value, int) else value
+
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
+        text = " ".join(str(value or "").lower().replace(",", " ").split())
+        if not text:
+            return None
+        parts = DURATION_PART.findall(text)
+        if (
+            not parts
+            or DURATION_PART.sub("", text).strip()
+            or any(unit not in DURATION_UNITS for _, unit in parts)
+        ):
+            raise forms.ValidationError(DURATION_INVALID)
+        minutes = sum(int(number) * DURATION_UNITS[unit] for number, unit in parts)
+        if minutes < self.minimum or minutes > MAX_MINUTES:
+            raise forms.ValidationError(
+                f"Enter between {format_minutes(max(self.minimum, 0))} and 365 days."
+            )
+        return minutes
+
+
 class ResponseTargetForm(forms.ModelForm):
+    first_contact_minutes = DurationField(label="Contact new leads within", minimum=1)
+    escalate_after_minutes = DurationField(
+        label="Escalate to the manager after a further", minimum=0
+    )
     working_days = forms.TypedMultipleChoiceField(
         choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -58,8 +129,8 @@ class ResponseTargetForm(forms.ModelForm):
     class Meta:
         model = ResponseTarget
         fields = [
-            "first_contact_hours",
-            "escalate_after_hours",
+            "first_contact_minutes",
+            "escalate_after_minutes",
             "business_hours_only",
             "workday_start",
             "workday_end",
@@ -75,18 +146,18 @@ class ResponseTargetForm(forms.ModelForm):
 
 
 @admin.register(ResponseTarget)
-class ResponseTargetAdmin(admin.ModelAdmin):
+class ResponseTargetAdmin(SingleRowAdmin):
     """One row: the team's first-contact target. A lead's deadline is set when it arrives,
     so a change applies to leads that arrive afterwards (nobody's deadline moves under them,
     and nobody is alerted about the past)."""
 
     form = ResponseTargetForm
-    list_display = ["__str__", "escalate_after_hours", "business_hours_only", "updated_at"]
+    list_display = ["__str__", "business_hours_only", "updated_at"]
     fieldsets = [
         (
             None,
             {
-                "fields": ["first_contact_hours", "escalate_after_hours"],
+                "fields": ["first_contact_minutes", "escalate_after_minutes"],
                 "description": (
                     "New leads must be contacted within this time, or their owner is alerted "
                     "(the team's managers for an unassigned lead); still untouched after the "
@@ -108,15 +179,21 @@ class ResponseTargetAdmin(admin.ModelAdmin):
         ),
     ]
 
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        # There is only the one row: go straight to it (the change view checks permissions).
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        target = ResponseTarget.current()
-        return redirect(reverse("admin:leads_responsetarget_change", args=[target.pk]))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not ResponseTarget.objects.exists()
+@admin.register(LeadSettings)
+class LeadSettingsAdmin(SingleRowAdmin):
+    """One row: how new lead numbers look, and who may create tags."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    fieldsets = [
+        (
+            "Lead numbers",
+            {
+                "fields": ["number_prefix", "number_width"],
+                "description": (
+                    "Applies to leads created from now on; existing numbers stay as they are, "
+                    "and a number typed by hand is never given out again."
+                ),
+            },
+        ),
+        ("Tags", {"fields": ["reps_can_create_tags"]}),
+    ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
@@ -22,10 +23,16 @@ DUE_CHOICES = [
     ("missing", "No next action"),
 ]
 SLA_CHOICES = [("breached", "New, not contacted within the target")]
+TAG_MATCH_CHOICES = [("any", "Any of these tags"), ("all", "All of these tags")]
+MAX_IDLE_DAYS = 3650
 
 
 def _start_of_day(day: Any) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
 
 
 class LeadFilterForm(forms.Form):
@@ -50,7 +57,17 @@ class LeadFilter(django_filters.FilterSet):
     owner = django_filters.ChoiceFilter(method="filter_owner", empty_label="Anyone")
     team = django_filters.ChoiceFilter(field_name="team_id", empty_label="Any team")
     source = django_filters.ChoiceFilter(field_name="source_id", empty_label="Any source")
-    tag = django_filters.ChoiceFilter(field_name="tags", empty_label="Any tag")
+    # Several tags at once (?tag=1&tag=2), matching any or all of them.
+    tag = django_filters.MultipleChoiceFilter(method="filter_tags", label="Tags")
+    tag_match = django_filters.ChoiceFilter(
+        choices=TAG_MATCH_CHOICES, method="filter_nothing", label="Match", empty_label=None
+    )
+    idle = IntegerFilter(
+        method="filter_idle",
+        label="No activity for (days)",
+        min_value=1,
+        max_value=MAX_IDLE_DAYS,
+    )
     created_after = django_filters.DateFilter(
         method="filter_created_after",
         label="Created from",
@@ -89,7 +106,9 @@ class LeadFilter(django_filters.FilterSet):
     @property
     def is_filtered(self) -> bool:
         return self.is_bound and any(
-            self.form.cleaned_data.get(name) for name in self.filters if self.form.is_valid()
+            self.form.cleaned_data.get(name)
+            for name in self.filters
+            if name != "tag_match" and self.form.is_valid()
         )
 
     def filter_search(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
@@ -105,6 +124,25 @@ class LeadFilter(django_filters.FilterSet):
         for word in words:
             queryset = queryset.filter(search__contains=word)
         return queryset
+
+    def filter_tags(self, queryset: LeadQuerySet, name: str, value: list[str]) -> LeadQuerySet:
+        tag_ids = sorted({int(pk) for pk in value})
+        links = Lead.tags.through.objects.filter(lead_id=OuterRef("pk"))
+        # EXISTS, not a join: no duplicate rows, so no DISTINCT to spoil the sort's index.
+        if self.form.cleaned_data.get("tag_match") == "all":
+            for tag_id in tag_ids:
+                queryset = queryset.filter(Exists(links.filter(tag_id=tag_id)))
+            return queryset
+        return queryset.filter(Exists(links.filter(tag_id__in=tag_ids)))
+
+    def filter_nothing(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        return queryset  # read by filter_tags
+
+    def filter_idle(self, queryset: LeadQuerySet, name: str, value: int) -> LeadQuerySet:
+        """Dormant leads: nobody has logged anything on them or changed them for ``value``
+        days (open ones only: a closed lead is meant to be quiet)."""
+        cutoff = timezone.now() - timedelta(days=value)
+        return queryset.filter(status__in=Lead.OPEN_STATUSES, last_activity_at__lt=cutoff)
 
     def filter_status(self, queryset: LeadQuerySet, name: str, value: list[str]) -> LeadQuerySet:
         statuses = set(value)
@@ -153,4 +191,5 @@ SAVED_VIEWS = [
     ("overdue", "Overdue", "due=overdue&sort=due"),
     ("no_action", "No next action", "due=missing"),
     ("sla", "New, not contacted in time", "sla=breached&sort=created"),
+    ("dormant", "No activity in 30 days", "idle=30&sort=idle"),
 ]

@@ -8,7 +8,7 @@ from django import forms
 
 from leads.models import Lead, LeadNote, Source
 from leads.selectors import Choices
-from leads.services import EDITABLE_FIELDS
+from leads.services import EDITABLE_FIELDS, TAG_MAX_LENGTH, TAG_TOO_LONG, tag_names
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -26,9 +26,22 @@ def _choice(pairs: list[tuple[int, str]], empty: str | None = None) -> list[tupl
 class LeadForm(forms.ModelForm):
     """Create and edit. Validates; the view hands ``cleaned_data`` to the services."""
 
+    def clean_new_tags(self) -> list[str]:
+        names = tag_names(self.cleaned_data.get("new_tags") or "")
+        too_long = [name for name in names if len(name) > TAG_MAX_LENGTH]
+        if too_long:
+            raise forms.ValidationError(TAG_TOO_LONG.format(name=too_long[0], limit=TAG_MAX_LENGTH))
+        return names
+
     owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     tags = forms.TypedMultipleChoiceField(
-        required=False, coerce=int, widget=forms.SelectMultiple(attrs={"size": 5})
+        required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    new_tags = forms.CharField(
+        required=False,
+        max_length=400,
+        label="New tags",
+        help_text="Not in the list? Type them here, separated by commas.",
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     website = forms.URLField(required=False, max_length=255, assume_scheme="https")
@@ -47,9 +60,18 @@ class LeadForm(forms.ModelForm):
         fields = EDITABLE_FIELDS
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
 
-    def __init__(self, *args: Any, choices: Choices, can_assign: bool, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        choices: Choices,
+        can_assign: bool,
+        can_create_tags: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["number"].required = False
+        if not can_create_tags:
+            del self.fields["new_tags"]
         source = cast(forms.ModelChoiceField, self.fields["source"])
         source.queryset = Source.objects.filter(is_active=True)
         _choice_field(self, "tags").choices = _choice(choices.tags)
@@ -76,7 +98,17 @@ class LeadForm(forms.ModelForm):
                 Row(
                     Column("rate"), Column("source"), *(["owner"] if "owner" in self.fields else [])
                 ),
-                Row(Column("estimated_value"), Column("tags")),
+                Row(
+                    Column("estimated_value"),
+                    Column(
+                        Div(
+                            "tags",
+                            *(["new_tags"] if "new_tags" in self.fields else []),
+                            css_class="tag-picker",
+                            data_tag_picker="",
+                        )
+                    ),
+                ),
             ),
             Fieldset(
                 "Qualification (BANT)",

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Concat, Lower, Upper
+from django.db.models.functions import Concat, Lower, Now, Upper
 from django.urls import reverse
 from django.utils.timezone import now
 from django_countries.fields import CountryField
@@ -29,10 +30,11 @@ def default_working_days() -> list[int]:
 
 
 class NextLeadNumber(models.Func):
-    """``L-000123`` from a PostgreSQL sequence, skipping numbers typed in by hand.
+    """``L-000123`` from a PostgreSQL sequence, skipping numbers typed in by hand, in the
+    format of ``LeadSettings`` (prefix and width, read by the function itself).
 
-    The function is created by migration 0001; it is the column's database default, so
-    imports and bulk loads get numbers too.
+    The function is created by migration 0001 (and taught the settings by 0008); it is the
+    column's database default, so imports and bulk loads get numbers too.
     """
 
     function = "leads_next_lead_number"
@@ -250,6 +252,9 @@ class Lead(models.Model):
     )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(default=now, editable=False)
+    # The last time someone worked on the lead: a note or logged contact, or any change
+    # through the services. "No activity in N days" finds dormant leads by it.
+    last_activity_at = models.DateTimeField(default=now, db_default=Now(), editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
 
     # What the search box matches, upper-cased so a trigram index serves Django's icontains.
@@ -278,6 +283,7 @@ class Lead(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["created_at", "id"], name="lead_created_idx"),
+            models.Index(fields=["last_activity_at", "id"], name="lead_last_activity_idx"),
             models.Index(
                 fields=["owner", "status", "created_at", "id"], name="lead_owner_status_idx"
             ),
@@ -430,11 +436,11 @@ class LeadNote(models.Model):
 class ResponseTarget(models.Model):
     """The first-contact target for new leads (one row, edited by admins)."""
 
-    first_contact_hours = models.PositiveSmallIntegerField(
-        "contact new leads within (hours)", default=24
-    )
-    escalate_after_hours = models.PositiveSmallIntegerField(
-        "escalate to the manager after a further (hours)", default=4
+    # Minutes, so a team that answers within 5 minutes can say so; the admin form takes
+    # "5 min", "24 h", "1 h 30 min" or "2 days".
+    first_contact_minutes = models.PositiveIntegerField("contact new leads within", default=24 * 60)
+    escalate_after_minutes = models.PositiveIntegerField(
+        "escalate to the manager after a further", default=4 * 60
     )
     business_hours_only = models.BooleanField(
         "count working hours only",
@@ -461,7 +467,7 @@ class ResponseTarget(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(pk=1), name="responsetarget_single_row"),
             models.CheckConstraint(
-                condition=Q(first_contact_hours__gte=1), name="responsetarget_hours_positive"
+                condition=Q(first_contact_minutes__gte=1), name="responsetarget_minutes_positive"
             ),
             models.CheckConstraint(
                 condition=Q(workday_start__lt=F("workday_end")),
@@ -471,11 +477,73 @@ class ResponseTarget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Contact new leads within {self.first_contact_hours} h"
+        return f"Contact new leads within {format_minutes(self.first_contact_minutes)}"
 
     @classmethod
     def current(cls) -> ResponseTarget:
         target, _ = cls.objects.get_or_create(
-            pk=1, defaults={"first_contact_hours": settings.LEAD_FIRST_CONTACT_SLA_HOURS}
+            pk=1, defaults={"first_contact_minutes": settings.LEAD_FIRST_CONTACT_SLA_HOURS * 60}
         )
         return target
+
+
+def format_minutes(minutes: int) -> str:
+    """``90`` → "1 h 30 min", ``2880`` → "2 days"."""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "", f"{hours} h" if hours else ""]
+    parts.append(f"{mins} min" if mins or not (days or hours) else "")
+    return " ".join(part for part in parts if part)
+
+
+class LeadSettings(models.Model):
+    """How leads are numbered and tagged (one row, edited by admins)."""
+
+    number_prefix = models.CharField(
+        max_length=8,
+        default="L-",
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9-]*$", "Use letters, digits and hyphens only (e.g. L- or LEAD-)."
+            )
+        ],
+        help_text="Put before each new lead's number, e.g. L- gives L-000123.",
+    )
+    number_width = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Digits, padded with zeros: 6 gives 000123. Larger numbers simply grow.",
+    )
+    reps_can_create_tags = models.BooleanField(
+        "everyone can create tags",
+        default=True,
+        help_text="Untick to let only admins add new tags; everyone can still use them.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "lead settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="leadsettings_single_row"),
+            models.CheckConstraint(
+                condition=Q(number_width__gte=1, number_width__lte=10),
+                name="leadsettings_width_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(number_prefix__regex=r"^[A-Za-z0-9-]*$"),
+                name="leadsettings_prefix_chars",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lead numbers like {self.example_number}"
+
+    @property
+    def example_number(self) -> str:
+        return f"{self.number_prefix}{123:0{self.number_width}d}"
+
+    @classmethod
+    def current(cls) -> LeadSettings:
+        found, _ = cls.objects.get_or_create(pk=1)
+        return found

@@ -23,6 +23,7 @@ LEAD_SORTS = {
         Sort("due", "Next action due", "next_action_due", nullable=True),
         Sort("name", "Last name A–Z", "last_name"),
         Sort("company", "Company A–Z", "company"),
+        Sort("idle", "Longest without activity", "last_activity_at"),
     ]
 }
 DEFAULT_LEAD_SORT = "-created"

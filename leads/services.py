@@ -10,12 +10,13 @@ from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils.timezone import now
 
 from accounts.models import Membership, Scope, User, access_scope
 from accounts.roles import Capability
 from crm.models import AuditEvent, audit, save_checked
-from leads.models import Lead, LeadNote, LostReason, Tag
+from leads.models import Lead, LeadNote, LeadSettings, LostReason, Tag
 from leads.phones import normalize_phone
 from leads.signals import lead_owner_changed
 from leads.sla.services import contact_deadline
@@ -41,6 +42,11 @@ NEXT_ACTION_NEEDS_DUE = "Give the next action a due date."
 NEXT_ACTION_NEEDS_TEXT = "Say what the next action is."
 CONFLICT = "Someone else changed this lead while you were looking at it."
 CONVERTED_IS_READ_ONLY = "A converted lead is read-only: edit its deal, contact or company."
+TAG_CREATE_NOT_ALLOWED = (
+    "Only admins can create new tags here; pick an existing one instead of: {names}."
+)
+TAG_TOO_LONG = "“{name}” is too long for a tag: keep it to {limit} characters."
+TAG_MAX_LENGTH = 40
 LOGGED_CONTACT = {
     "call": "Logged a call",
     "email": "Logged an email",
@@ -179,12 +185,12 @@ def save_with_history(
     note: str = "",
 ) -> Lead:
     lead.version += 1
-    lead.updated_at = now()
+    lead.updated_at = lead.last_activity_at = now()
     # Validate the touched fields here; the database checks the constraints on save.
     touched = {*fields, *before}
     untouched = [f.name for f in Lead._meta.concrete_fields if f.name not in touched]
     lead.full_clean(exclude=untouched, validate_unique=False, validate_constraints=False)
-    save_checked(lead, update_fields=[*fields, "version", "updated_at"])
+    save_checked(lead, update_fields=[*fields, "version", "updated_at", "last_activity_at"])
     after = snapshot(lead, before)
     changes = {
         _label(name): (before[name], after[name]) for name in before if before[name] != after[name]
@@ -269,9 +275,11 @@ def lead_create(
     actor: User,
     owner: User | None = None,
     tags: Iterable[Tag] = (),
+    new_tags: Iterable[str] = (),
     **data: Any,
 ) -> Lead:
-    """Create a lead. Reps own what they create; managers may give it to their people."""
+    """Create a lead. Reps own what they create; managers may give it to their people.
+    ``new_tags`` are tag names, made if they do not exist yet (where the actor may)."""
     if owner is not None and owner != actor:
         if not can_assign(actor):
             raise ValidationError(ASSIGN_NOT_ALLOWED)
@@ -295,7 +303,7 @@ def lead_create(
         validate_constraints=False,
     )
     save_checked(lead)
-    tags = list(tags)
+    tags = [*tags, *tags_named(actor=actor, names=new_tags)]
     if tags:
         lead.tags.add(*tags)
     audit(target=lead, actor=actor, action=AuditEvent.Action.CREATED)
@@ -309,9 +317,11 @@ def lead_update(
     actor: User,
     expected_version: int | None,
     tags: Iterable[Tag] | None = None,
+    new_tags: Iterable[str] = (),
     **data: Any,
 ) -> Lead:
-    """Edit the lead's details. Refused if someone else saved it since ``expected_version``."""
+    """Edit the lead's details. Refused if someone else saved it since ``expected_version``.
+    ``tags`` replaces the lead's tags; ``new_tags`` (names) are added, made if need be."""
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"lead_update() got fields it does not set: {sorted(unknown)}")
@@ -319,11 +329,14 @@ def lead_update(
     require_work(actor, lead)
     if lead.status == Status.CONVERTED:
         raise ValidationError(CONVERTED_IS_READ_ONLY)
-    before = snapshot(lead, [*data, *(["tags"] if tags is not None else [])])
+    new_tags = list(new_tags)
+    touches_tags = tags is not None or bool(new_tags)
+    before = snapshot(lead, [*data, *(["tags"] if touches_tags else [])])
     for name, value in data.items():
         setattr(lead, name, value)
-    if tags is not None:
-        lead.tags.set(list(tags))
+    if touches_tags:
+        kept = list(tags) if tags is not None else list(lead.tags.all())
+        lead.tags.set([*kept, *tags_named(actor=actor, names=new_tags)])
     lead.email = lead.email.strip().lower()
     fields = list(data)
     if "phone" in data or "country" in data:
@@ -462,6 +475,8 @@ def lead_add_note(
     )
     note.full_clean(validate_constraints=False)
     save_checked(note)
+    # A note is work on the lead, not a change to it: no new version, no edit conflict.
+    Lead.objects.filter(pk=lead.pk).update(last_activity_at=note.created_at)
     if kind in LeadNote.CONTACT_KINDS and lead.status == Status.NEW:
         before = snapshot(lead, ["status"])
         fields = apply_status(lead, Status.CONTACTED, None, note.created_at)
@@ -476,6 +491,46 @@ def lead_add_note(
     elif kind in LeadNote.CONTACT_KINDS and lead.first_contacted_at is None:
         lead.save(update_fields=mark_first_contact(lead, note.created_at))
     return note
+
+
+def can_create_tags(user: User) -> bool:
+    """Everyone may add a tag that does not exist yet, unless an admin has said only they may."""
+    return LeadSettings.current().reps_can_create_tags or user.has_perm(
+        f"accounts.{Capability.MANAGE_SETTINGS}"
+    )
+
+
+def tag_names(text: str) -> list[str]:
+    """ "Reconnect in Q3, referral" → the names, trimmed, each once (ignoring case)."""
+    seen: dict[str, str] = {}
+    for raw in text.split(","):
+        name = " ".join(raw.split())
+        if name:
+            seen.setdefault(name.lower(), name)
+    return list(seen.values())
+
+
+@transaction.atomic
+def tags_named(*, actor: User, names: Iterable[str]) -> list[Tag]:
+    """The tags with these names (matched ignoring case); the missing ones are created,
+    if the actor may create tags."""
+    wanted: dict[str, str] = {}
+    for name in (" ".join(n.split()) for n in names):
+        if name:
+            wanted.setdefault(name.lower(), name)
+    if not wanted:
+        return []
+    found: list[Tag] = list(Tag.objects.annotate(key=Lower("name")).filter(key__in=list(wanted)))
+    missing = [name for key, name in wanted.items() if key not in {t.name.lower() for t in found}]
+    if missing and not can_create_tags(actor):
+        raise ValidationError(TAG_CREATE_NOT_ALLOWED.format(names=", ".join(missing)))
+    for name in missing:
+        if len(name) > TAG_MAX_LENGTH:
+            raise ValidationError(TAG_TOO_LONG.format(name=name, limit=TAG_MAX_LENGTH))
+        # Someone may have made the same tag a moment ago: take theirs.
+        tag, _ = Tag.objects.get_or_create(name__iexact=name, defaults={"name": name})
+        found.append(tag)
+    return found
 
 
 @transaction.atomic

@@ -479,7 +479,12 @@ def _matching_contacts(user: User, data: dict[str, Any]) -> list[Contact]:
 def lead_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     choices = choices_for(user)
-    form = LeadForm(request.POST or None, choices=choices, can_assign=services.can_assign(user))
+    form = LeadForm(
+        request.POST or None,
+        choices=choices,
+        can_assign=services.can_assign(user),
+        can_create_tags=services.can_create_tags(user),
+    )
     duplicates = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -494,7 +499,11 @@ def lead_create(request: HttpRequest) -> HttpResponse:
             owner = User.objects.filter(pk=owner_id).first() if owner_id else None
             try:
                 lead = services.lead_create(
-                    actor=user, owner=owner, tags=Tag.objects.filter(pk__in=tag_ids), **data
+                    actor=user,
+                    owner=owner,
+                    tags=Tag.objects.filter(pk__in=tag_ids),
+                    new_tags=data.pop("new_tags", []),
+                    **data,
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -522,7 +531,11 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect(lead)
     form = LeadForm(
-        request.POST or None, instance=lead, choices=choices_for(user), can_assign=False
+        request.POST or None,
+        instance=lead,
+        choices=choices_for(user),
+        can_assign=False,
+        can_create_tags=services.can_create_tags(user),
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -534,6 +547,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=user,
                 expected_version=version,
                 tags=Tag.objects.filter(pk__in=tag_ids),
+                new_tags=data.pop("new_tags", []),
                 **data,
             )
         except services.LeadConflict as conflict:

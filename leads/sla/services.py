@@ -1,15 +1,16 @@
 """The response-time target for new leads: when a lead must be contacted by, and the alerts
 when it was not.
 
-The clock: ``ResponseTarget`` gives the hours, and whether only working hours count (working
-days, workday start and end, read in the target's own timezone). A lead's deadline is worked
-out once, when it arrives (``sla_due_at``); changing the target applies to leads that arrive
-afterwards, so nobody's deadline moves under them and nobody is alerted about the past.
+The clock: ``ResponseTarget`` gives the time (in minutes), and whether only working hours
+count (working days, workday start and end, read in the target's own timezone). A lead's
+deadline is worked out once, when it arrives (``sla_due_at``); changing the target applies to
+leads that arrive afterwards, so nobody's deadline moves under them and nobody is alerted
+about the past.
 
 The scan (``sla_scan``, run every minute by beat): a new lead still waiting for its first
 contact past ``sla_due_at`` alerts its owner once; an unassigned one alerts the managers of
 its team (a lead with no team either is in everyone's pool, so every team's managers). If it
-is still untouched ``escalate_after_hours`` later (same clock), the owner's managers are told
+is still untouched ``escalate_after_minutes`` later (same clock), the owner's managers are told
 once. Each alert is claimed like a reminder: the lead's row is locked with ``SKIP LOCKED``
 and stamped in the transaction that creates the notifications, whose key is unique per user,
 so two beats or a redelivered message alert nobody twice.
@@ -35,18 +36,18 @@ from leads.models import Lead, ResponseTarget
 # --- The clock ------------------------------------------------------------------------------
 
 
-def add_target_hours(start: datetime, hours: float, target: ResponseTarget) -> datetime:
-    """``start`` plus ``hours`` on the target's clock: wall-clock hours, or only the working
+def add_target_minutes(start: datetime, minutes: int, target: ResponseTarget) -> datetime:
+    """``start`` plus ``minutes`` on the target's clock: wall-clock time, or only the working
     hours of working days when the target says so (a lead arriving on Friday at 16:30 with
     an 8-hour target and a 9–17 Monday–Friday week is due on Monday at 16:30)."""
-    if not target.business_hours_only or not target.working_days or hours <= 0:
-        return start + timedelta(hours=hours)
+    if not target.business_hours_only or not target.working_days or minutes <= 0:
+        return start + timedelta(minutes=minutes)
     tz = zoneinfo.ZoneInfo(target.timezone or "UTC")
     days = set(target.working_days)
-    remaining = timedelta(hours=hours)
+    remaining = timedelta(minutes=minutes)
     cursor = start.astimezone(tz)
     # Each pass consumes one working day (or skips a day off); a week has a working day.
-    for _ in range(int(hours) * 7 + 14):
+    for _ in range(minutes // 60 * 7 + 14):
         day = cursor.date()
         opens = datetime.combine(day, target.workday_start, tzinfo=tz)
         closes = datetime.combine(day, target.workday_end, tzinfo=tz)
@@ -64,7 +65,7 @@ def add_target_hours(start: datetime, hours: float, target: ResponseTarget) -> d
 def contact_deadline(start: datetime, target: ResponseTarget | None = None) -> datetime:
     """When a lead that arrived at ``start`` must have been contacted by."""
     target = target or ResponseTarget.current()
-    return add_target_hours(start, target.first_contact_hours, target)
+    return add_target_minutes(start, target.first_contact_minutes, target)
 
 
 def escalation_deadline(lead: Lead, target: ResponseTarget | None = None) -> datetime | None:
@@ -73,7 +74,7 @@ def escalation_deadline(lead: Lead, target: ResponseTarget | None = None) -> dat
     if lead.sla_due_at is None:
         return None
     target = target or ResponseTarget.current()
-    return add_target_hours(lead.sla_due_at, target.escalate_after_hours, target)
+    return add_target_minutes(lead.sla_due_at, target.escalate_after_minutes, target)
 
 
 def is_waiting(lead: Lead) -> bool:
@@ -224,7 +225,7 @@ def sla_escalate_due(*, at: datetime, limit: int, target: ResponseTarget) -> int
     """Escalate the leads still waiting past their escalation deadline."""
     # Working hours never pass faster than the wall clock, so the plain delay is a lower
     # bound that the index can use; the exact deadline is checked below.
-    earliest = at - timedelta(hours=target.escalate_after_hours)
+    earliest = at - timedelta(minutes=target.escalate_after_minutes)
     with transaction.atomic():
         candidates = list(
             _waiting()

@@ -74,7 +74,7 @@ def alerts(kind: str = Kind.SLA_ALERT) -> list[tuple[str, str]]:
 
 
 def test_plain_hours_count_every_hour(db: None) -> None:
-    plain = target(first_contact_hours=24, business_hours_only=False)
+    plain = target(first_contact_minutes=24 * 60, business_hours_only=False)
     friday = utc(2025, 6, 6, 16, 30)
     assert sla.contact_deadline(friday, plain) == utc(2025, 6, 7, 16, 30)
 
@@ -82,7 +82,7 @@ def test_plain_hours_count_every_hour(db: None) -> None:
 def test_business_hours_skip_the_weekend() -> None:
     # Friday 16:30 with an 8-hour target in a 9-17 Monday-Friday week: half an hour on
     # Friday, seven and a half on Monday.
-    office = ResponseTarget(first_contact_hours=8, business_hours_only=True)
+    office = ResponseTarget(first_contact_minutes=8 * 60, business_hours_only=True)
     assert sla.contact_deadline(utc(2025, 6, 6, 16, 30), office) == utc(2025, 6, 9, 16, 30)
 
 
@@ -97,13 +97,13 @@ def test_business_hours_skip_the_weekend() -> None:
     ],
 )
 def test_business_hours_outside_working_hours(arrived: datetime, hours: int, due: datetime) -> None:
-    office = ResponseTarget(first_contact_hours=hours, business_hours_only=True)
+    office = ResponseTarget(first_contact_minutes=hours * 60, business_hours_only=True)
     assert sla.contact_deadline(arrived, office) == due
 
 
 def test_working_hours_are_read_in_the_targets_timezone() -> None:
     new_york = ResponseTarget(
-        first_contact_hours=8,
+        first_contact_minutes=8 * 60,
         business_hours_only=True,
         timezone="America/New_York",
         workday_start=time(9),
@@ -114,7 +114,7 @@ def test_working_hours_are_read_in_the_targets_timezone() -> None:
     assert sla.contact_deadline(utc(2025, 6, 6, 20, 0), new_york) == utc(2025, 6, 9, 20, 0)
     # Custom days: a Sunday-Thursday week makes Sunday a working day.
     gulf = ResponseTarget(
-        first_contact_hours=4,
+        first_contact_minutes=4 * 60,
         business_hours_only=True,
         timezone="Asia/Dubai",
         working_days=[6, 0, 1, 2, 3],
@@ -124,7 +124,9 @@ def test_working_hours_are_read_in_the_targets_timezone() -> None:
 
 
 def test_the_escalation_runs_on_the_same_clock(rep: User) -> None:
-    office = target(first_contact_hours=8, escalate_after_hours=4, business_hours_only=True)
+    office = target(
+        first_contact_minutes=8 * 60, escalate_after_minutes=4 * 60, business_hours_only=True
+    )
     lead = make_lead(rep)
     lead.sla_due_at = utc(2025, 6, 6, 16, 30)  # Friday
     # Half an hour on Friday, three and a half on Monday.
@@ -136,10 +138,10 @@ def test_the_escalation_runs_on_the_same_clock(rep: User) -> None:
 def test_a_new_lead_gets_its_deadline_and_a_target_change_applies_to_later_leads(
     rep: User,
 ) -> None:
-    target(first_contact_hours=24)
+    target(first_contact_minutes=24 * 60)
     first = make_lead(rep)
     assert first.sla_due_at == first.created_at + timedelta(hours=24)
-    target(first_contact_hours=2)
+    target(first_contact_minutes=2 * 60)
     second = make_lead(rep)
     assert second.sla_due_at == second.created_at + timedelta(hours=2)
     first.refresh_from_db()
@@ -151,7 +153,7 @@ def test_a_new_lead_gets_its_deadline_and_a_target_change_applies_to_later_leads
 
 @pytest.fixture
 def lead(rep: User) -> Lead:
-    target(first_contact_hours=24, escalate_after_hours=4, business_hours_only=False)
+    target(first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60, business_hours_only=False)
     return make_lead(rep, first_name="Nora", last_name="Quinn", company="Globex")
 
 
@@ -197,7 +199,7 @@ def test_the_alert_time_is_in_the_recipients_timezone(lead: Lead, rep: User) -> 
 def test_an_unassigned_lead_alerts_its_teams_managers(
     manager: User, rep: User, other_manager: User
 ) -> None:
-    target(first_contact_hours=24, escalate_after_hours=4, business_hours_only=False)
+    target(first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60, business_hours_only=False)
     pooled = make_lead(manager)  # into the manager's team's pool
     assert pooled.owner is None
     sla.sla_scan(at=due_of(pooled) + HOUR)
@@ -211,7 +213,7 @@ def test_an_unassigned_lead_alerts_its_teams_managers(
 def test_a_lead_in_the_shared_pool_alerts_every_teams_managers(
     manager: User, other_manager: User, admin: User
 ) -> None:
-    target(first_contact_hours=24, escalate_after_hours=4, business_hours_only=False)
+    target(first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60, business_hours_only=False)
     shared = make_lead(admin)  # the admin belongs to no team: no owner, no team
     assert shared.owner is None
     assert shared.team is None
@@ -220,7 +222,7 @@ def test_a_lead_in_the_shared_pool_alerts_every_teams_managers(
 
 
 def test_with_no_manager_at_all_the_admins_hear_of_it(admin: User) -> None:
-    target(first_contact_hours=24, escalate_after_hours=4, business_hours_only=False)
+    target(first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60, business_hours_only=False)
     shared = make_lead(admin)
     sla.sla_scan(at=due_of(shared) + HOUR)
     assert [email for email, _ in alerts()] == [admin.email]
@@ -299,7 +301,7 @@ def test_contacted_after_the_alert_it_is_not_escalated(lead: Lead, rep: User) ->
 
 
 def test_escalation_waits_for_working_hours(lead: Lead, manager: User) -> None:
-    target(escalate_after_hours=4, business_hours_only=True)
+    target(escalate_after_minutes=4 * 60, business_hours_only=True)
     Lead.objects.filter(pk=lead.pk).update(sla_due_at=utc(2025, 6, 6, 16, 30))  # Friday
     assert sla.sla_scan(at=utc(2025, 6, 7, 12, 0)) == (1, 0)  # Saturday: alert only
     assert sla.sla_scan(at=utc(2025, 6, 9, 12, 29)) == (0, 0)  # Monday morning
@@ -309,7 +311,7 @@ def test_escalation_waits_for_working_hours(lead: Lead, manager: User) -> None:
 def test_a_manager_owning_the_lead_escalates_to_the_other_managers_or_admins(
     manager: User, admin: User
 ) -> None:
-    target(first_contact_hours=24, escalate_after_hours=4, business_hours_only=False)
+    target(first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60, business_hours_only=False)
     own = services.lead_create(actor=manager, owner=manager, first_name="Al", email="a@x.io")
     sla.sla_scan(at=due_of(own) + 10 * HOUR)
     assert [email for email, _ in alerts(Kind.ESCALATION)] == [admin.email]
@@ -355,7 +357,7 @@ def test_the_beat_task_scans_now(lead: Lead, rep: User) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_lead_another_scan_holds_is_skipped_then_alerted_once(rep: User) -> None:
-    target(first_contact_hours=24, escalate_after_hours=4, business_hours_only=False)
+    target(first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60, business_hours_only=False)
     lead = make_lead(rep)
     at = due_of(lead) + HOUR
     locked, release = threading.Event(), threading.Event()
@@ -452,8 +454,8 @@ def test_the_admin_edits_the_one_target(admin: User) -> None:
     assert client.get(reverse("admin:leads_responsetarget_delete", args=[1])).status_code == 403
 
     form = {
-        "first_contact_hours": "8",
-        "escalate_after_hours": "2",
+        "first_contact_minutes": "8 h",
+        "escalate_after_minutes": "1 h 30 min",
         "business_hours_only": "on",
         "workday_start": "09:00",
         "workday_end": "17:00",
@@ -469,7 +471,8 @@ def test_the_admin_edits_the_one_target(admin: User) -> None:
     )
     assert saved.status_code == 302
     current = ResponseTarget.current()
-    assert (current.first_contact_hours, current.business_hours_only) == (8, True)
+    assert (current.first_contact_minutes, current.escalate_after_minutes) == (480, 90)
+    assert current.business_hours_only is True
     assert current.working_days == [0, 1, 2, 3, 4]
     assert current.timezone == "Europe/Berlin"
 
@@ -486,7 +489,7 @@ def test_reps_and_managers_cannot_change_the_target(manager: User) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_generated_leads_have_deadlines_and_a_first_scan_alerts_nobody() -> None:
-    target(first_contact_hours=24, escalate_after_hours=4, business_hours_only=False)
+    target(first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60, business_hours_only=False)
     call_command("generate_leads", "--count", "300", "--batch", "150", stdout=StringIO())
     leads = list(Lead.objects.all())
     assert all(lead.sla_due_at == lead.created_at + 24 * HOUR for lead in leads)
@@ -502,7 +505,7 @@ def test_generated_leads_have_deadlines_and_a_first_scan_alerts_nobody() -> None
 def test_demo_leads_get_deadlines_and_one_live_escalation(
     rep: User, rep_b: User, manager: User
 ) -> None:
-    target(first_contact_hours=24, escalate_after_hours=4, business_hours_only=False)
+    target(first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60, business_hours_only=False)
     current = make_lead(rep).created_at
     ages = {"fresh": 2, "late": 26, "old": 72, "older": 96}
     made = {}
@@ -538,7 +541,7 @@ def test_demo_leads_get_deadlines_and_one_live_escalation(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("celery_worker_process")
 def test_two_beats_through_a_real_worker_alert_and_email_once(rep: User, manager: User) -> None:
-    target(first_contact_hours=24, escalate_after_hours=4, business_hours_only=False)
+    target(first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60, business_hours_only=False)
     lead = make_lead(rep)
     # Waiting past both deadlines: one scan alerts the owner and escalates to the manager.
     Lead.objects.filter(pk=lead.pk).update(sla_due_at=lead.created_at - 5 * HOUR)
@@ -554,3 +557,62 @@ def test_two_beats_through_a_real_worker_alert_and_email_once(rep: User, manager
     assert lead.sla_escalated_at is not None
     rows = list(Notification.objects.values_list("user__email", "kind", "email_attempts"))
     assert sorted(rows) == [(manager.email, Kind.ESCALATION, 1), (rep.email, Kind.SLA_ALERT, 1)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "minutes"),
+    [
+        ("5 min", 5),
+        ("5m", 5),
+        ("24 h", 1440),
+        ("1 h 30 min", 90),
+        ("2 days", 2880),
+        ("1d 4h", 1680),
+    ],
+)
+def test_a_target_can_be_minutes(admin: User, typed: str, minutes: int) -> None:
+    ResponseTarget.current()
+    saved = client_for(admin).post(
+        reverse("admin:leads_responsetarget_change", args=[1]),
+        {
+            "first_contact_minutes": typed,
+            "escalate_after_minutes": "0 min",
+            "workday_start": "09:00",
+            "workday_end": "17:00",
+            "timezone": "UTC",
+            "working_days": ["0"],
+        },
+    )
+    assert saved.status_code == 302
+    target = ResponseTarget.current()
+    assert target.first_contact_minutes == minutes
+    arrived = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    assert sla.contact_deadline(arrived, target) == arrived + timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("typed", ["5", "five minutes", "0 min", "-5 min", "5 weeks", "9999 days"])
+def test_a_target_without_a_unit_or_out_of_range_is_refused(admin: User, typed: str) -> None:
+    ResponseTarget.current()
+    refused = client_for(admin).post(
+        reverse("admin:leads_responsetarget_change", args=[1]),
+        {
+            "first_contact_minutes": typed,
+            "escalate_after_minutes": "1 h",
+            "workday_start": "09:00",
+            "workday_end": "17:00",
+            "timezone": "UTC",
+        },
+    )
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "with a unit" in page or "Enter between" in page
+    assert ResponseTarget.current().first_contact_minutes == 24 * 60
+
+
+def test_the_change_page_shows_the_target_as_people_say_it(admin: User) -> None:
+    target = ResponseTarget.current()
+    target.first_contact_minutes = 90
+    target.save()
+    page = client_for(admin).get(reverse("admin:leads_responsetarget_change", args=[1]))
+    assert 'value="1 h 30 min"' in page.content.decode()
+    assert str(ResponseTarget.current()) == "Contact new leads within 1 h 30 min"

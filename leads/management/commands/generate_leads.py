@@ -40,7 +40,7 @@ from accounts import services
 from accounts.models import Membership, Team, User
 from accounts.roles import Role
 from leads.models import Lead, LeadStatus, LostReason, ResponseTarget, Source, Tag
-from leads.sla.services import add_target_hours
+from leads.sla.services import add_target_minutes
 
 DAY = 86_400.0
 SPAN_DAYS = 3 * 365
@@ -89,6 +89,7 @@ LEAD_COLUMNS = [
     "created_by_id",
     "created_at",
     "updated_at",
+    "last_activity_at",
     "version",
     "owner_id",
     "team_id",
@@ -383,7 +384,9 @@ class LeadFactory:
         self.now = now
         self.start = now - SPAN_DAYS * DAY
         self.lead_type_id = lead_type_id
-        self.target = target or ResponseTarget(first_contact_hours=24, escalate_after_hours=4)
+        self.target = target or ResponseTarget(
+            first_contact_minutes=24 * 60, escalate_after_minutes=4 * 60
+        )
         self.team_ids = team_ids
         self.lost_reason_ids = lost_reason_ids
         self.tag_ids = tag_ids
@@ -402,11 +405,11 @@ class LeadFactory:
 
     # --- one lead -------------------------------------------------------------------------
 
-    def target_time(self, start: float, hours: float) -> float:
-        """``start`` plus ``hours`` on the response target's clock (as ``leads.sla``)."""
+    def target_time(self, start: float, minutes: int) -> float:
+        """``start`` plus ``minutes`` on the response target's clock (as ``leads.sla``)."""
         if not self.target.business_hours_only:
-            return start + hours * 3600
-        return add_target_hours(ts(start), hours, self.target).timestamp()
+            return start + minutes * 60
+        return add_target_minutes(ts(start), minutes, self.target).timestamp()
 
     def response_target(
         self, status: str, created: float, first_contacted: float | None
@@ -417,10 +420,10 @@ class LeadFactory:
         alerted then (and escalated at its escalation time), and a lead still waiting past
         its deadline is stamped as already alerted and escalated, so the first scan after
         a load alerts nobody about leads that were never real."""
-        due = self.target_time(created, self.target.first_contact_hours)
+        due = self.target_time(created, self.target.first_contact_minutes)
         if due >= self.now or (first_contacted is not None and first_contacted <= due):
             return due, None, None
-        escalate = self.target_time(due, self.target.escalate_after_hours)
+        escalate = self.target_time(due, self.target.escalate_after_minutes)
         waiting = status == "new" and first_contacted is None
         if waiting:
             return due, due, min(escalate, self.now)
@@ -622,6 +625,7 @@ class LeadFactory:
                 ts(closed) if closed is not None else None,
                 created_by,
                 ts(created),
+                ts(updated),
                 ts(updated),
                 1 + len(events),
                 owner_id,

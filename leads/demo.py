@@ -567,7 +567,14 @@ def _backdate(history: dict[int, Steps]) -> None:
         event.occurred_at = moved(event.target_id, event.occurred_at) or event.occurred_at
     AuditEvent.objects.bulk_update(events, ["occurred_at"], batch_size=500)
 
-    stamps = ["created_at", "updated_at", "first_contacted_at", "qualified_at", "closed_at"]
+    stamps = [
+        "created_at",
+        "updated_at",
+        "last_activity_at",
+        "first_contacted_at",
+        "qualified_at",
+        "closed_at",
+    ]
     leads = list(Lead.objects.filter(pk__in=ids).only(*stamps))
     for lead in leads:
         for name in stamps:

@@ -116,6 +116,13 @@ def _check_the_demo_leads() -> int:
     # Every status; converted ones through the conversion, each the source of one deal.
     statuses = set(leads.values_list("status", flat=True))
     assert statuses == set(Lead.Status.values)
+    # Some open leads have gone quiet, so "No activity in 30 days" has something to show;
+    # no lead was worked on before it arrived.
+    dormant = leads.filter(
+        status__in=Lead.OPEN_STATUSES, last_activity_at__lt=now - timedelta(days=30)
+    )
+    assert dormant.exists()
+    assert not leads.filter(last_activity_at__lt=F("created_at")).exists()
     converted = leads.filter(status=Lead.Status.CONVERTED)
     assert converted.count() == Deal.objects.filter(source_lead__in=converted).count()
     assert leads.filter(status=Lead.Status.QUALIFIED).count() >= 15  # some left to convert

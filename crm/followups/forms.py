@@ -78,7 +78,9 @@ class CompleteForm(forms.Form):
 
 
 class RescheduleForm(forms.Form):
-    """+1 day, +1 week, or a time picked by hand (the picked time wins if both are sent)."""
+    """+1 day, +1 week, or a time picked by hand. A clicked +1 day / +1 week wins: a
+    browser sends a button's name only when it is the one clicked, while the time field
+    is always sent (prefilled with the current due time)."""
 
     SHIFTS = {"day": timedelta(days=1), "week": timedelta(weeks=1)}
 
@@ -95,12 +97,14 @@ class RescheduleForm(forms.Form):
         return data
 
     def new_due(self, task: Task) -> datetime:
-        """The picked time; or the due time moved on, from today if it is already past
-        (an overdue task moved "+1 day" lands tomorrow, not on another past day)."""
+        """The due time moved on by the clicked shift, from today if it is already past
+        (an overdue task moved "+1 day" lands tomorrow, not on another past day); without
+        a shift, the picked time."""
         picked: datetime | None = self.cleaned_data.get("due_at")
-        if picked is not None:
+        shift: str = self.cleaned_data.get("shift") or ""
+        if not shift and picked is not None:
             return picked
-        step = self.SHIFTS[self.cleaned_data["shift"]]
+        step = self.SHIFTS[shift]
         due = timezone.localtime(task.due_at)
         current = timezone.localtime()
         if due < current:

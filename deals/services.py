@@ -416,3 +416,42 @@ def company_create(*, actor: User, owner: User | None = None, **data: Any) -> Co
     save_checked(company)
     audit(target=company, actor=actor, action=AuditEvent.Action.CREATED)
     return company
+
+
+@transaction.atomic
+def stage_save(*, stage: Stage, actor: User) -> Stage:
+    """Create or change a pipeline stage at the position the admin gave it. The positions
+    alone order the pipeline (board, lists, selects): a position another stage already
+    holds moves that stage, and the ones right behind it, one place down, so a new stage
+    at 0 comes first instead of sharing 0 with "Meeting set" and landing after it."""
+    stage.full_clean()
+    creating = stage.pk is None
+    was = Stage.objects.filter(pk=stage.pk).values_list("position", flat=True).first()
+    behind = (
+        Stage.objects.select_for_update()
+        .filter(position__gte=stage.position)
+        .exclude(pk=stage.pk)
+        .order_by("position", "id")
+    )
+    moved: list[Stage] = []
+    place = stage.position
+    for other in behind:
+        if other.position > place:
+            break  # a gap: everything further down keeps its number
+        place += 1
+        other.position = place
+        moved.append(other)
+    Stage.objects.bulk_update(moved, ["position"])
+    stage.save()
+    action = AuditEvent.Action.CREATED if creating else AuditEvent.Action.UPDATED
+    changes = {"position": (was, stage.position)} if was != stage.position else None
+    audit(target=stage, actor=actor, action=action, changes=changes)
+    for other in moved:
+        audit(
+            target=other,
+            actor=actor,
+            action=AuditEvent.Action.UPDATED,
+            changes={"position": (other.position - 1, other.position)},
+            note=f"Made room for {stage.name}",
+        )
+    return stage

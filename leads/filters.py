@@ -6,11 +6,11 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import User
-from leads.models import Lead, LeadQuerySet
+from leads.models import Lead, LeadQuerySet, LeadSettings
 from leads.phones import search_digits
 from leads.selectors import Choices
 
@@ -25,6 +25,32 @@ DUE_CHOICES = [
 SLA_CHOICES = [("breached", "New, not contacted within the target")]
 TAG_MATCH_CHOICES = [("any", "Any of these tags"), ("all", "All of these tags")]
 MAX_IDLE_DAYS = 3650
+
+
+NUMBERED = re.compile(r"(?P<prefix>[A-Za-z-]*)(?P<digits>[0-9]{1,10})")
+DEFAULT_NUMBER_FORMAT = ("L-", 6)  # migration 0008's; older numbers keep it after a change
+
+
+def lead_number_candidates(term: str) -> list[str]:
+    """The lead numbers a search term can mean: the term as typed (numbers typed in by
+    hand are kept as they are) and, for "475", "l-475" or "L-000475", that number in the
+    current format (``LeadSettings``) and in the default one."""
+    term = term.strip()
+    max_length = Lead._meta.get_field("number").max_length or 20
+    if not term or " " in term or len(term) > max_length:
+        return []
+    found = {term, term.upper()}
+    match = NUMBERED.fullmatch(term)
+    if match:
+        current = LeadSettings.objects.filter(pk=1).values_list("number_prefix", "number_width")
+        formats = {DEFAULT_NUMBER_FORMAT, *current}
+        typed, digits = match["prefix"], match["digits"]
+        prefixes = {typed, typed.upper(), typed.lower()} if typed else {p for p, _ in formats}
+        number = int(digits)
+        for prefix in prefixes:
+            found.add(f"{prefix}{digits}")
+            found.update(f"{prefix}{number:0{width}d}" for _, width in formats)
+    return sorted(candidate for candidate in found if len(candidate) <= max_length)
 
 
 def _start_of_day(day: Any) -> datetime:
@@ -118,12 +144,17 @@ class LeadFilter(django_filters.FilterSet):
             return queryset.filter(email=value.lower())
         digits = search_digits(value)
         if digits:
-            return queryset.filter(search__contains=digits)
-        # Every word must match; words shorter than 3 letters can't use the trigram index.
-        words = [word for word in value.upper().split() if len(word) >= 3] or [value.upper()]
-        for word in words:
-            queryset = queryset.filter(search__contains=word)
-        return queryset
+            text = Q(search__contains=digits)
+        else:
+            # Every word must match; words shorter than 3 letters can't use the trigram index.
+            words = [word for word in value.upper().split() if len(word) >= 3] or [value.upper()]
+            text = Q()
+            for word in words:
+                text &= Q(search__contains=word)
+        numbers = lead_number_candidates(value)
+        # A lead number matches exactly, through the number's unique index (OR-ed with the
+        # trigram index as a bitmap): the number is not part of the search column.
+        return queryset.filter(Q(number__in=numbers) | text if numbers else text)
 
     def filter_tags(self, queryset: LeadQuerySet, name: str, value: list[str]) -> LeadQuerySet:
         tag_ids = sorted({int(pk) for pk in value})

@@ -15,10 +15,12 @@ call is meant to have happened (demo data only): won and lost deals closed over 
 days, open deals moved recently, while expected close dates (the next four months for open
 deals) and next-action due dates stay relative to today.
 
-Seeded: what happens (stages, paths, values, notes) comes from ``random.Random(SEED)``, when
-from ``random.Random(SEED + 1)``; which demo lead or persona gets which story also depends on
-the time of day it runs (working hours decide the order of conversions). Idempotent: skipped
-once any deal converted from a demo lead exists. One transaction: all the deals or none.
+Seeded: what happens (which leads, people, companies, stages, paths, values, notes) comes
+from ``random.Random(SEED)``, when from ``random.Random(SEED + 1)``, and no choice depends on
+the clock: people are cast in the plan's own order, not in the order the clock puts the
+conversions in (``DealMaker.plan`` is tested at many clocks). Every demo
+email is made from ASCII slugs. Idempotent: skipped once any deal converted from a demo lead
+exists. One transaction: all the deals or none.
 """
 
 from __future__ import annotations
@@ -43,7 +45,14 @@ from crm.models import AuditEvent
 from deals import services
 from deals.models import Company, Contact, Deal, DealNote, DealStageChange, Stage
 from leads import services as lead_services
-from leads.demo import DEMO_EMAIL_TLD, Cast, Persona, PersonaMaker
+from leads.demo import (
+    DEMO_EMAIL_TLD,
+    QUALIFIED_QUIET_HOURS,
+    Cast,
+    Persona,
+    PersonaMaker,
+    email_local_part,
+)
 from leads.models import Lead, LeadNote, LostReason, Source
 
 SEED = 2027
@@ -379,11 +388,17 @@ class DealSpec:
 
 
 class DealMaker:
-    def __init__(self, cast: Cast, rng: random.Random, clock_rng: random.Random) -> None:
+    def __init__(
+        self,
+        cast: Cast,
+        rng: random.Random,
+        clock_rng: random.Random,
+        current: datetime | None = None,
+    ) -> None:
         self.cast = cast
-        self.rng = rng
-        self.when = clock_rng
-        self.current = now()
+        self.rng = rng  # what: the same at any clock
+        self.when = clock_rng  # when: how many draws depend on the time of day
+        self.current = current or now()
         self.pipeline = Pipeline()
         self.sources = {s.name: s for s in Source.objects.filter(is_active=True)}
         reasons = {r.name: r for r in LostReason.objects.filter(is_active=True)}
@@ -443,7 +458,9 @@ class DealMaker:
             ).order_by("pk")
         )
         last = self._last_activity([lead.pk for lead in qualified])
-        settled = self.current - timedelta(hours=6)  # not one its owner is working on now
+        # Not one its owner is working on now. leads.demo leaves every qualified lead quiet
+        # this long, so this keeps them all: the choice below must not follow the clock.
+        settled = self.current - timedelta(hours=QUALIFIED_QUIET_HOURS)
         qualified = [lead for lead in qualified if last[lead.pk] < settled]
         chosen = rng.sample(qualified, round(len(qualified) * CONVERT_QUALIFIED_SHARE))
         for lead in sorted(chosen, key=lambda lead: lead.pk):
@@ -521,7 +538,7 @@ class DealMaker:
         else:
             bucket = _weighted(rng, {"overdue": 25, "today": 20, "upcoming": 55})
             offset = {"overdue": -rng.randint(1, 10), "today": 0, "upcoming": rng.randint(1, 14)}
-            spec.due = _local_due(owner, offset[bucket], rng, self.current)
+            spec.due = _local_due(owner, offset[bucket], self.when, self.current)
         spec.value = self._value(spec)
         spec.close_date = self._close_date(spec)
 
@@ -683,8 +700,8 @@ class DealMaker:
     # --- who --------------------------------------------------------------------------------
 
     def cast_people(self, spec: DealSpec) -> None:
-        """Who the deal is with, its title, and its lead's details. Called in the order the
-        deals were converted, so a repeat deal's company already has its first deal."""
+        """Who the deal is with, its title, and its lead's details. Called in the plan's
+        order (never the clock's), so the same people get the same deals at any time."""
         rng = self.rng
         persona, account = self._persona(spec)
         spec.persona, spec.account = persona, account
@@ -763,7 +780,10 @@ class DealMaker:
         if mine and rng.random() < REPEAT_SHARE:
             account = rng.choice(mine)
             account.deals += 1
-            local = persona.email.split("@")[0] or f"{persona.first_name.lower()}"
+            # A phone-only persona has no address yet: one from the ASCII slug of the name.
+            local = persona.email.split("@")[0] or email_local_part(
+                persona.first_name, persona.last_name
+            )
             email = f"{local}@{account.email_domain}"
             for digit in range(2, 9):
                 if email not in self.personas.emails:
@@ -816,6 +836,16 @@ class DealMaker:
 
     # --- run --------------------------------------------------------------------------------
 
+    def plan(self) -> list[DealSpec]:
+        """Every deal's story, timing and people, before anything is written."""
+        specs = self.specs()
+        for spec in specs:
+            self.story(spec)
+            self.plan_time(spec)
+        for spec in specs:
+            self.cast_people(spec)
+        return specs
+
     def play(self, spec: DealSpec, clock: Clock) -> None:
         record = Record(lead=spec.lead)
         for (_, call), moment in zip(spec.steps, spec.moments, strict=True):
@@ -829,6 +859,12 @@ class DealMaker:
             self.made[Company].add(deal.company_id)
 
 
+def deal_maker(cast: Cast, current: datetime | None = None) -> DealMaker:
+    """Choices from ``random.Random(SEED)``, timing from ``random.Random(SEED + 1)``."""
+    rng = random.Random(SEED)  # noqa: S311  (demo data, not secrets)
+    return DealMaker(cast, rng, random.Random(SEED + 1), current)  # noqa: S311
+
+
 def demo_deals_exist() -> bool:
     return Deal.objects.filter(source_lead__email__endswith=DEMO_EMAIL_TLD).exists()
 
@@ -840,17 +876,11 @@ def seed_deals(*, admin: User, manager: User, rep1: User, rep2: User) -> tuple[i
     if demo_deals_exist():
         return 0, 0
     ensure_default_stages()
-    rng = random.Random(SEED)  # noqa: S311  (demo data, not secrets)
-    when = random.Random(SEED + 1)  # noqa: S311
-    maker = DealMaker(Cast(admin=admin, manager=manager, rep1=rep1, rep2=rep2), rng, when)
-    specs = maker.specs()
-    for spec in specs:
-        maker.story(spec)
-        maker.plan_time(spec)
-    # In the order they were converted: a repeat deal's company exists by its turn.
+    maker = deal_maker(Cast(admin=admin, manager=manager, rep1=rep1, rep2=rep2))
+    specs = maker.plan()
+    # Made in the order they were converted, so each company is created by its first deal.
+    # (Only the order of the writes follows the clock; what is written does not.)
     specs.sort(key=lambda spec: spec.converted_at)
-    for spec in specs:
-        maker.cast_people(spec)
     clock = Clock()
     for spec in specs:
         maker.play(spec, clock)

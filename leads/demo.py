@@ -11,7 +11,9 @@ meant to have happened (demo data only), so leads spread over the last ~90 days 
 next-action due dates stay relative to today (overdue, due today, upcoming).
 
 Deterministic: who, which company, status, owner, source, notes and tags come from
-``random.Random(2026)``; only the timestamps depend on when the command runs. Idempotent: demo
+``random.Random(2026)``; timing draws from a stream of their own (``random.Random(2027)``), so
+only the timestamps depend on when the command runs, never a choice (``Storyteller.plan``
+is tested at many clocks). Every demo email is made from ASCII slugs. Idempotent: demo
 leads' email addresses use the reserved ``.example`` top-level domain, and seeding is skipped
 once any such lead exists. All of it runs in one transaction: all the leads or none.
 """
@@ -41,6 +43,9 @@ from leads.sla import services as sla
 SEED = 2026
 DEMO_EMAIL_TLD = ".example"  # RFC 2606: never a real mailbox; also marks the demo leads
 SPAN_DAYS = 90
+# Qualified demo leads were last worked on at least this long ago, whatever the clock, so
+# ``deals.demo`` may convert any of them: which ones it picks must not depend on the clock.
+QUALIFIED_QUIET_HOURS = 8
 
 # How many leads end in each status, per owner. Converted is left out on purpose: a lead
 # becomes converted only through the conversion feature, which seeds its own deals.
@@ -323,6 +328,7 @@ class Spec:
     due: str = "none"  # "overdue", "today", "upcoming" or "none"
     reopened: bool = False
     via_not_contacted: bool = False
+    quiet: bool = False  # open, but nobody has worked on it for over a month
     close_note: str = ""
     persona: Persona | None = None  # given by _add_personas
 
@@ -351,6 +357,13 @@ def _ascii(text: str) -> str:
 
 def _slug(text: str) -> str:
     return "-".join(_ascii(text).split())
+
+
+def email_local_part(*names: str) -> str:
+    """An email local part from names, ASCII only ("Lucía Müller" gives lucia.muller):
+    demo addresses must pass ``EmailValidator``, which refuses non-ASCII local parts."""
+    parts = [_slug(name).replace("-", "") for name in names]
+    return ".".join(part for part in parts if part) or "contact"
 
 
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
@@ -460,6 +473,10 @@ def _specs(rng: random.Random) -> list[Spec]:
         spec.reopened = True
     for spec in [s for s in specs if s.status == "contacted" and not s.reopened][:3]:
         spec.via_not_contacted = True
+    # Some gone quiet, so "No activity for 30 days" finds them at any clock (not by chance).
+    plain = [s for s in specs if s.status == "contacted" and s.owner != "pool"]
+    for spec in [s for s in plain if not s.reopened and not s.via_not_contacted][:4]:
+        spec.quiet = True
     return specs
 
 
@@ -512,7 +529,7 @@ def _add_duplicates(specs: list[Spec]) -> None:
     again.persona = replace(
         p,
         first_name=new_first,
-        email=f"{new_first.lower()}@{p.domain}{DEMO_EMAIL_TLD}",
+        email=f"{email_local_part(new_first)}@{p.domain}{DEMO_EMAIL_TLD}",
         phone="",
     )
     # 5. A lead canceled as the duplicate of rep2's qualified lead (same email).
@@ -661,6 +678,10 @@ def _moments(
         high = 1.0  # half the new leads came in within the last day
     start = current - timedelta(days=rng.uniform(low, high))
     latest = current - timedelta(minutes=rng.randint(5, 90))
+    if spec.status == "qualified":
+        latest = min(latest, current - timedelta(hours=QUALIFIED_QUIET_HOURS + 1))
+    if spec.quiet:
+        latest = min(latest, current - timedelta(days=rng.uniform(35, 60)))
     if due is not None and due < current:
         latest = min(latest, due - timedelta(hours=rng.randint(2, 48)))
     if latest - start < timedelta(hours=1):
@@ -707,8 +728,9 @@ class Storyteller:
 
     def __init__(self, cast: Cast, rng: random.Random, clock: random.Random) -> None:
         self.cast = cast
-        self.rng = rng  # who, what, which status: the same on every run
-        self.clock = clock  # when: draws depend on the time of day the command runs
+        self.rng = rng  # who, what, which status: the same on every run, at any clock
+        # When: how many draws depend on the time of day, so no choice may come from it.
+        self.clock = clock
         self.sources = {s.name: s for s in Source.objects.filter(is_active=True)}
         reasons = LostReason.objects.filter(is_active=True) or LostReason.objects.all()
         self.reasons = {r.name: r for r in reasons}
@@ -935,8 +957,9 @@ class Storyteller:
             steps.append(self.next_action(actor, rng.choice(NEXT_ACTIONS), due))
         return steps
 
-    def tell(self, spec: Spec, current: datetime) -> tuple[Lead, Steps]:
-        """Create the lead and play its story; returns it with when each step ran."""
+    def plan(self, spec: Spec, current: datetime) -> LeadPlan:
+        """Everything about the lead but the writes: who makes it, its fields, its story
+        and when each step happens."""
         p = spec.who
         owner = self.cast.owner(spec.owner)
         due = _due(spec, owner, self.clock, current) if owner is not None else None
@@ -948,13 +971,39 @@ class Storyteller:
         moments = _moments(spec, len(steps) + 1, due, tz, self.clock, current)
         if data.get("marketing_consent"):
             data["consent_at"] = moments[0]
+        return LeadPlan(spec, creator, given_to, tags, data, steps, moments)
 
+    def tell(self, spec: Spec, current: datetime) -> tuple[Lead, Steps]:
+        """Create the lead and play its story; returns it with when each step ran."""
+        plan = self.plan(spec, current)
         started = [now()]
-        lead = services.lead_create(actor=creator, owner=given_to, tags=tags, **data)
-        for step, moment in zip(steps, moments[1:], strict=True):
+        lead = services.lead_create(
+            actor=plan.creator, owner=plan.given_to, tags=plan.tags, **plan.data
+        )
+        for step, moment in zip(plan.steps, plan.moments[1:], strict=True):
             started.append(now())
             step(lead, moment)
-        return lead, list(zip(started, moments, strict=True))
+        return lead, list(zip(started, plan.moments, strict=True))
+
+
+@dataclass
+class LeadPlan:
+    spec: Spec
+    creator: User
+    given_to: User | None
+    tags: list[Tag]
+    data: dict[str, Any]
+    steps: list[Step]
+    moments: list[datetime]
+
+
+def storyteller(cast: Cast) -> tuple[list[Spec], Storyteller]:
+    """The demo's specs with their personas, and the storyteller for them: choices from
+    ``random.Random(SEED)``, timing from ``random.Random(SEED + 1)``."""
+    rng = random.Random(SEED)  # noqa: S311  (demo data, not secrets)
+    specs = _specs(rng)
+    _add_personas(specs, rng)
+    return specs, Storyteller(cast, rng, random.Random(SEED + 1))  # noqa: S311
 
 
 def _ensure_choices() -> None:
@@ -982,11 +1031,7 @@ def seed_leads(*, admin: User, manager: User, rep1: User, rep2: User) -> int:
     if demo_leads_exist():
         return 0
     _ensure_choices()
-    rng = random.Random(SEED)  # noqa: S311  (demo data, not secrets)
-    specs = _specs(rng)
-    _add_personas(specs, rng)
-    clock = random.Random(SEED + 1)  # noqa: S311
-    teller = Storyteller(Cast(admin=admin, manager=manager, rep1=rep1, rep2=rep2), rng, clock)
+    specs, teller = storyteller(Cast(admin=admin, manager=manager, rep1=rep1, rep2=rep2))
     current = now()
     history: dict[int, Steps] = {}
     for spec in specs:

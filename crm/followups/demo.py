@@ -7,8 +7,10 @@ have made them (the manager hands some to the reps, which tells them under the b
 the due reminders go out through the reminder scan itself (``reminders_dispatch``). As in
 ``leads.demo``, what the services stamped "now" is then moved back to when it is meant to
 have happened (demo data only): creation a few days before the due time, completion around
-it. Deterministic but for the dates, which follow today; idempotent: nothing is made once
-any demo user has a task.
+it. Deterministic but for the dates, which follow today: titles come from
+``random.Random(SEED)``, due times from a stream of their own (how many draws they take
+depends on the time of day), and the records are picked in an order the clock cannot
+change. Idempotent: nothing is made once any demo user has a task.
 """
 
 from __future__ import annotations
@@ -120,16 +122,18 @@ def seed_tasks(*, admin: User, manager: User, rep1: User, rep2: User) -> int:
     if demo_tasks_exist(people):
         return 0
     rng = random.Random(SEED)  # noqa: S311  (demo data, not secrets)
+    clock = random.Random(SEED + 1)  # noqa: S311
     current = now()
     made: list[tuple[Task, Plan]] = []
     for person in people:
         leads = list(
             Lead.objects.open().filter(owner=person).select_related("owner").order_by("pk")[:12]
         )
+        # By title: the demo deals are made in the order the clock converts them.
         deals = list(
             Deal.objects.filter(owner=person, closed_at__isnull=True)
             .select_related("owner")
-            .order_by("pk")[:8]
+            .order_by("title", "pk")[:8]
         )
         for index, plan in enumerate(PLANS):
             kind = KINDS[index % len(KINDS)]
@@ -143,7 +147,7 @@ def seed_tasks(*, admin: User, manager: User, rep1: User, rep2: User) -> int:
                 actor=actor,
                 title=rng.choice(TITLES[kind]),
                 kind=kind,
-                due_at=_due(person, plan, rng, current),
+                due_at=_due(person, plan, clock, current),
                 assignee=person,
                 lead=record if isinstance(record, Lead) else None,
                 deal=record if isinstance(record, Deal) else None,

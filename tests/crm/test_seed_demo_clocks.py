@@ -1,0 +1,182 @@
+"""seed_demo at any time of day: the demo's choices (people, companies, emails, stories,
+deals, tasks) never depend on the clock, only its timestamps do, and every demo email is
+a valid ASCII address.
+
+It used to fail at some clocks (2026-12-01 19:44:20 UTC among them): which phone-only
+persona reached a repeat account depended on the order the clock put the conversions in,
+and that branch made ``lucía@kestrel-legal.example``. The plans are checked at every hour
+of a day in several time zones (cheap: nothing is written); the whole command at a few
+fixed clocks, the reported one first."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import astuple
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.validators import validate_email
+from django.db import transaction
+
+from accounts import demo as demo_users
+from accounts.models import User
+from crm.followups.models import Task
+from deals import demo as demo_deals
+from deals.models import Deal
+from leads import demo as demo_leads
+from leads.demo import Cast
+from leads.models import Lead
+from tests.crm.test_seed_demo import _check_the_demo_deals, _check_the_demo_leads
+
+pytestmark = pytest.mark.django_db
+
+REPORTED = datetime(2026, 12, 1, 19, 44, 20, tzinfo=UTC)
+# None: the demo team's own time zones (London, Berlin, New York, Chicago).
+ZONES = [None, "Asia/Kolkata", "Pacific/Auckland"]
+
+
+def clocks() -> Iterator[tuple[str | None, datetime]]:
+    """Every hour of 1 December 2026, as the local day runs in each zone."""
+    for zone in ZONES:
+        tz = zoneinfo.ZoneInfo(zone or "UTC")
+        for hour in range(24):
+            yield zone, datetime(2026, 12, 1, hour, 44, 20, tzinfo=tz)
+
+
+@pytest.fixture
+def demo_team() -> dict[str, User]:
+    return {user.email.split("@")[0]: user for user in demo_users.seed_users(password="x")}
+
+
+def _cast(demo_team: dict[str, User], zone: str | None) -> Cast:
+    """The demo team, all in ``zone`` (in memory: the plans read the time zone from here),
+    or each in their own."""
+    own = {demo.email: demo.timezone for demo in demo_users.DEMO_USERS}
+    for user in demo_team.values():
+        user.timezone = zone or own[user.email]
+    return Cast(
+        admin=demo_team["admin"],
+        manager=demo_team["manager"],
+        rep1=demo_team["rep1"],
+        rep2=demo_team["rep2"],
+    )
+
+
+def _valid(email: str) -> bool:
+    if not email:
+        return True
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return email.isascii() and email.endswith(demo_leads.DEMO_EMAIL_TLD)
+
+
+def _lead_plans(cast: Cast, current: datetime) -> tuple[list[Any], object]:
+    specs, teller = demo_leads.storyteller(cast)
+    plans = [teller.plan(spec, current) for spec in specs]
+    timeless = [
+        (
+            astuple(plan.spec.who),
+            plan.spec.owner,
+            plan.spec.status,
+            plan.spec.source,
+            plan.creator.email,
+            plan.given_to.email if plan.given_to else None,
+            [tag.name for tag in plan.tags],
+            {key: value for key, value in plan.data.items() if key != "consent_at"},
+            len(plan.steps),
+        )
+        for plan in plans
+    ]
+    return timeless, teller.rng.getstate()  # every choice drawn the same way
+
+
+def _deal_plans(cast: Cast, current: datetime) -> tuple[list[Any], object]:
+    maker = demo_deals.deal_maker(cast, current)
+    specs = maker.plan()
+    timeless = [
+        (
+            spec.owner,
+            spec.outcome,
+            spec.path,
+            spec.lead.pk if spec.lead else None,
+            astuple(spec.persona) if spec.persona else None,
+            spec.account.name if spec.account else None,
+            spec.title,
+            spec.value,
+            [kind for kind, _ in spec.steps],
+            {key: value for key, value in spec.words.items() if key != "close"},
+            {key: value for key, value in spec.lead_data.items() if key != "next_action_due"},
+        )
+        for spec in specs
+    ]
+    return timeless, maker.rng.getstate()
+
+
+def test_the_lead_plans_are_the_same_at_every_hour_in_every_zone(
+    demo_team: dict[str, User],
+) -> None:
+    demo_leads._ensure_choices()
+    first: tuple[list[Any], object] | None = None
+    for zone, clock in clocks():
+        plans = _lead_plans(_cast(demo_team, zone), clock)
+        bad = [row[0][5] for row in plans[0] if not _valid(row[0][5])]
+        assert bad == [], (zone, clock, bad)
+        if first is None:
+            first = plans
+        assert plans == first, f"the demo leads' choices changed at {clock} ({zone})"
+
+
+def test_the_deal_plans_are_the_same_at_every_hour_in_every_zone(
+    demo_team: dict[str, User],
+) -> None:
+    # The demo leads the deals start from, seeded the day before the clocks below.
+    with time_machine.travel(datetime(2026, 11, 30, tzinfo=UTC), tick=True):
+        demo_leads.seed_leads(**vars(_cast(demo_team, None)))
+    first: tuple[list[Any], object] | None = None
+    for zone, clock in clocks():
+        plans = _deal_plans(_cast(demo_team, zone), clock)
+        emails = [row[4][5] for row in plans[0]] + [row[10].get("email", "") for row in plans[0]]
+        assert [email for email in emails if not _valid(email)] == [], (zone, clock)
+        if first is None:
+            first = plans
+        assert plans == first, f"the demo deals' choices changed at {clock} ({zone})"
+
+
+def _what_was_made() -> tuple[list[Any], ...]:
+    """The demo as data, without ids, numbers or timestamps."""
+    leads = Lead.objects.values_list(
+        "first_name", "last_name", "email", "phone", "company", "status", "owner__email"
+    )
+    deals = Deal.objects.values_list(
+        "title", "stage__name", "value", "owner__email", "contact__email", "company__name"
+    )
+    tasks = [
+        (*row[:-1], row[-1] is not None)
+        for row in Task.objects.values_list(
+            "title", "kind", "assignee__email", "lead__email", "deal__title", "done_at"
+        )
+    ]
+    return sorted(leads, key=repr), sorted(deals, key=repr), sorted(tasks, key=repr)
+
+
+def test_seed_demo_at_fixed_clocks_makes_the_same_demo() -> None:
+    """The whole command at the reported clock and at a night of a DST change in Europe
+    (reps in the US), each checked like the first run, then compared."""
+    made = []
+    for clock in (REPORTED, datetime(2026, 3, 29, 0, 30, tzinfo=UTC)):
+        with time_machine.travel(clock, tick=True):
+            savepoint = transaction.savepoint()
+            call_command("seed_demo", "--password", "pw-for-the-demo-1", verbosity=0)
+            assert all(_valid(email) for email in Lead.objects.values_list("email", flat=True))
+            _check_the_demo_leads()
+            _check_the_demo_deals()
+            made.append(_what_was_made())
+            transaction.savepoint_rollback(savepoint)
+    assert made[0] == made[1]

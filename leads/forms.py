@@ -5,6 +5,7 @@ from typing import Any, cast
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Div, Field, Fieldset, Layout, Row
 from django import forms
+from django.core.validators import EmailValidator
 
 from leads.models import Lead, LeadNote, Source
 from leads.selectors import Choices
@@ -12,6 +13,25 @@ from leads.services import EDITABLE_FIELDS, TAG_MAX_LENGTH, TAG_TOO_LONG, tag_na
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+# A lead's email may not have letters outside ASCII before the @ (lucía@…), although RFC
+# 6531 allows them and web forms will receive them: most mailboxes cannot take them, and
+# our mail goes out over plain SMTP without SMTPUTF8, so such a lead could never be
+# emailed. Django's EmailValidator already refuses them (and the model keeps refusing
+# them on every other path); the form says why instead of a bare "not valid". An
+# internationalised domain (…@bücher.example) is fine: it is sent as punycode.
+EMAIL_LOCAL_PART_NOT_ASCII = (
+    "Before the @, an email address can only have letters without accents, digits and "
+    ". _ - + (lucia@…, not lucía@…): most mail servers cannot deliver to other letters. "
+    "Accents are fine after the @."
+)
+
+
+class LeadEmailValidator(EmailValidator):
+    def __call__(self, value: str | None) -> None:
+        if value and not str(value).rpartition("@")[0].isascii():
+            raise forms.ValidationError(EMAIL_LOCAL_PART_NOT_ASCII, code="invalid")
+        super().__call__(value)
 
 
 def _choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
@@ -70,6 +90,10 @@ class LeadForm(forms.ModelForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["number"].required = False
+        email = self.fields["email"]
+        email.validators = [
+            LeadEmailValidator() if isinstance(v, EmailValidator) else v for v in email.validators
+        ]
         if not can_create_tags:
             del self.fields["new_tags"]
         source = cast(forms.ModelChoiceField, self.fields["source"])

@@ -20,6 +20,7 @@ from deals.services import deal_add_note, deal_set_next_action
 from leads.models import Lead
 from leads.services import (
     can_assign,
+    can_work_on,
     check_assignee,
     lead_add_note,
     lead_set_next_action,
@@ -32,6 +33,10 @@ TASK_ASSIGN_NOT_ALLOWED = "Only managers and admins can give a task to someone e
 TASK_DUE_REQUIRED = "Give the task a due date and time."
 TASK_RECORD_CLOSED = "{record} is closed; reopen it before planning work on it."
 TASK_CONFLICT = "Someone else changed this task while you were looking at it."
+TASK_ASSIGNEE_CANNOT_SEE = (
+    "{user} cannot work on {record}, so the task cannot be theirs: give it to its owner "
+    "or to someone who sees their records."
+)
 TASK_FIELDS = ["title", "kind", "due_at", "notes", "remind_before"]
 
 
@@ -97,6 +102,25 @@ def _check_task_record(actor: User, lead: Lead | None, deal: Deal | None) -> Non
             raise ValidationError(TASK_RECORD_CLOSED.format(record=f"Deal “{deal.title}”"))
 
 
+def _record_name(lead: Lead | None, deal: Deal | None) -> str:
+    return f"lead {lead.number}" if lead is not None else f"deal “{deal.title}”" if deal else ""
+
+
+def _check_assignee_sees_record(assignee: User, lead: Lead | None, deal: Deal | None) -> None:
+    """A task's record must be one its assignee can open and work on, or the task page
+    would name a record whose link is a 404 to them (``visible_to`` is the one rule: for a
+    rep, their own records and their teams' unassigned pool)."""
+    for record, queryset in ((lead, Lead.objects), (deal, Deal.objects)):
+        if record is None:
+            continue
+        if not queryset.visible_to(assignee).filter(pk=record.pk).exists() or (
+            record.owner_id is not None and not can_work_on(assignee, record)
+        ):
+            raise ValidationError(
+                TASK_ASSIGNEE_CANNOT_SEE.format(user=assignee, record=_record_name(lead, deal))
+            )
+
+
 def _locked_task(task: Task, expected_version: int | None) -> Task:
     locked = Task.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=task.pk)
     if expected_version is not None and locked.version != expected_version:
@@ -139,6 +163,7 @@ def task_create(
     assignee = assignee or actor
     _check_task_assignee(actor, assignee)
     _check_task_record(actor, lead, deal)
+    _check_assignee_sees_record(assignee, lead, deal)
     task = Task(
         title=title.strip(),
         kind=kind,
@@ -199,6 +224,7 @@ def task_reassign(
         raise ValidationError(TASK_ALREADY_DONE)
     if task.assignee_id == assignee.pk:
         return task
+    _check_assignee_sees_record(assignee, task.lead, task.deal)
     before = {"assignee": str(task.assignee)}
     task.assignee = assignee
     _save_task(task, actor=actor, action=AuditEvent.Action.ASSIGNED, before=before)
@@ -256,20 +282,35 @@ def _tell_assignee(task: Task, actor: User) -> None:
     )
 
 
+def _stranded_assignees(tasks: Any, owner: User) -> list[int]:
+    """Assignees of ``tasks`` who will not see a record owned by ``owner``: reps other than
+    the owner, managers outside the owner's teams (``User.objects.visible_to``'s rule, as
+    a record follows its owner's team)."""
+    assignees = User.objects.filter(pk__in=tasks.values("assignee_id")).exclude(pk=owner.pk)
+    return [
+        person.pk
+        for person in assignees
+        if not User.objects.visible_to(person).filter(pk=owner.pk).exists()
+    ]
+
+
 def move_open_tasks(
     record: Lead | Deal, *, old_owner_id: int | None, new_owner: User | None
 ) -> int:
-    """When a lead or deal changes hands, its open follow-ups go with it."""
-    if old_owner_id is None or new_owner is None:
+    """When a lead or deal changes hands, its open follow-ups go with it: the old owner's,
+    and anyone else's who could no longer open the record (a rep's task on a pool lead
+    that someone has now taken)."""
+    if new_owner is None:
         return 0
     tasks = (
         Task.objects.filter(lead=record)
         if isinstance(record, Lead)
         else Task.objects.filter(deal=record)
-    )
-    return (
-        tasks.filter(assignee_id=old_owner_id).open().update(assignee=new_owner, updated_at=now())
-    )
+    ).open()
+    moving = {*_stranded_assignees(tasks, new_owner)}
+    if old_owner_id is not None:
+        moving.add(old_owner_id)
+    return tasks.filter(assignee_id__in=moving).update(assignee=new_owner, updated_at=now())
 
 
 @transaction.atomic
@@ -308,5 +349,10 @@ def next_action_set(
 
 
 def tasks_move_to_deal(*, lead: Lead, deal: Deal, at: datetime) -> int:
-    """A converted lead is read-only: its open follow-ups carry on on the deal."""
-    return Task.objects.filter(lead=lead).open().update(lead=None, deal=deal, updated_at=at)
+    """A converted lead is read-only: its open follow-ups carry on on the deal (with its
+    owner, for anyone who could not open the deal)."""
+    tasks = Task.objects.filter(lead=lead).open()
+    if deal.owner is not None:
+        stranded = _stranded_assignees(tasks, deal.owner)
+        tasks.filter(assignee_id__in=stranded).update(assignee=deal.owner, updated_at=at)
+    return tasks.update(lead=None, deal=deal, updated_at=at)

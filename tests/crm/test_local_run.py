@@ -228,3 +228,27 @@ def test_make_run_starts_and_stops_everything_and_recovers_from_a_hard_kill(
     # The next start recovers by itself.
     stack.start()
     stack.assert_stopped(*stack.interrupt())
+
+
+def test_a_data_directory_whose_initdb_was_killed_is_made_again() -> None:
+    local_dir = Path(tempfile.mkdtemp(prefix="crm-local-run-"))
+    env = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+    env["CRM_LOCAL_DIR"] = str(local_dir)
+    localdb = [sys.executable, "-m", "crm.localdb"]
+    try:
+        # What a kill during the first initdb leaves: the marker, and a data directory
+        # that has its PG_VERSION but no cluster.
+        (local_dir / "pgdata").mkdir()
+        (local_dir / "pgdata" / "PG_VERSION").write_text("18\n")
+        (local_dir / "pgdata.initializing").touch()
+        ensure = subprocess.run(
+            [*localdb, "ensure"], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True
+        )
+        assert ensure.returncode == 0, ensure.stderr
+        assert ensure.stdout.strip().endswith("/crm")
+        assert not (local_dir / "pgdata.initializing").exists()
+        status = subprocess.run([*localdb, "status"], env=env, cwd=settings.BASE_DIR)
+        assert status.returncode == 0
+    finally:
+        subprocess.run([*localdb, "stop"], env=env, cwd=settings.BASE_DIR, check=False)
+        shutil.rmtree(local_dir, ignore_errors=True)

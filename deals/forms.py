@@ -13,9 +13,25 @@ def _set_choices(form: forms.Form, name: str, empty: str, pairs: list[tuple[int,
     field.choices = [("", empty), *[(str(pk), label) for pk, label in pairs]]
 
 
+CONVERT_VALUE_NEEDED = "Enter the deal's value, or tick “Value not known yet”."
+CONVERT_VALUE_TWICE = "Either enter a value or tick “Value not known yet”, not both."
+VALUE_FROM_ESTIMATE = "From the lead's estimate."
+VALUE_NO_ESTIMATE = "The lead has no estimate: enter the value, or tick “Value not known yet”."
+
+
 class ConvertForm(forms.Form):
+    """A missing value is a choice the user makes (ticked "not known yet", stored as 0),
+    never a 0 the form fills in by itself."""
+
     title = forms.CharField(max_length=200)
-    value = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0"))
+    value = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0"), required=False
+    )
+    value_unknown = forms.BooleanField(
+        required=False,
+        label="Value not known yet",
+        help_text="The deal starts at 0 until someone enters its value.",
+    )
     stage = forms.ModelChoiceField(queryset=Stage.objects.none(), empty_label=None)
     expected_close_date = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -51,6 +67,21 @@ class ConvertForm(forms.Form):
         _set_choices(self, "owner", "The lead's owner", owners)
         _set_choices(self, "contact", "Create a new contact", contacts)
         _set_choices(self, "company", "Create a new company (from the lead's company)", companies)
+        estimated = self.initial.get("value") is not None
+        self.fields["value"].help_text = VALUE_FROM_ESTIMATE if estimated else VALUE_NO_ESTIMATE
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        value, unknown = data.get("value"), data.get("value_unknown")
+        if "value" in self.errors:
+            return data
+        if value is None and not unknown:
+            self.add_error("value", CONVERT_VALUE_NEEDED)
+        elif value is not None and unknown:
+            self.add_error("value_unknown", CONVERT_VALUE_TWICE)
+        elif unknown:
+            data["value"] = Decimal("0")
+        return data
 
 
 class StageForm(forms.Form):

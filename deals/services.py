@@ -119,6 +119,23 @@ def matching_companies(user: User, lead: Lead) -> list[Company]:
     return list(Company.objects.visible_to(user).filter(match)[:5])
 
 
+def proposed_deal_title(lead: Lead, company: Company | None) -> str:
+    """The convert form's suggestion: "<Company> – <Lead name>", numbered "(2)", "(3)"… when
+    the company (the one it will be linked to) already has a deal of that title. Not one
+    "<Company>: new deal" for every lead."""
+    name = lead.full_name.strip()
+    base = " – ".join(part for part in (lead.company.strip(), name) if part) or lead.number
+    base = base[: (Deal._meta.get_field("title").max_length or 200) - 5]  # room for " (99)"
+    if company is None:
+        return base
+    taken = set(Deal.objects.filter(company=company).values_list("title", flat=True))
+    title, number = base, 1
+    while title in taken:
+        number += 1
+        title = f"{base} ({number})"
+    return title
+
+
 def _record_stage(deal: Deal, *, actor: User, from_stage: Stage | None, at: datetime) -> None:
     DealStageChange.objects.create(
         deal=deal, from_stage=from_stage, to_stage=deal.stage, actor=actor, changed_at=at

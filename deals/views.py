@@ -295,8 +295,8 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     form = ConvertForm(
         request.POST or None,
         initial={
-            "title": f"{lead.company or lead.full_name}: new deal",
-            "value": lead.estimated_value or 0,
+            "title": services.proposed_deal_title(lead, companies[0] if companies else None),
+            "value": lead.estimated_value,
             "version": lead.version,
             "contact": contacts[0].pk if contacts else None,
             "company": companies[0].pk if companies else None,

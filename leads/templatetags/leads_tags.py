@@ -141,15 +141,19 @@ def lead_rows(leads: Iterable[Any], selectable: bool = False) -> str:
             if selectable
             else ""
         )
+        rate = _esc(rates.get(lead.rate, ""))
+        # data-label: the column's name above each cell when a phone stacks the rows (an
+        # empty cell is hidden there).
         rows.append(
             f'<tr>{checkbox}<td class="text-nowrap"><a href="{href}">{_esc(lead.number)}</a></td>'
             f'<td><a href="{href}" class="link-body-emphasis">{_esc(lead.full_name)}</a></td>'
             f"<td>{_esc(lead.company)}</td>"
-            f'<td><span class="badge {status_class(lead.status)}">'
+            f'<td data-label="Status"><span class="badge {status_class(lead.status)}">'
             f"{_esc(statuses.get(lead.status, lead.status))}</span>{sla_cell}</td>"
-            f'<td class="{rate_class(lead.rate)}">{_esc(rates.get(lead.rate, ""))}</td>'
-            f"<td>{owner}</td><td>{next_cell}</td>"
-            f'<td class="text-nowrap small">{_short_date(lead.created_at, with_year=True)}'
-            "</td></tr>"
+            f'<td class="{rate_class(lead.rate)}" data-label="Rate">{rate}</td>'
+            f'<td data-label="Owner">{owner}</td>'
+            f'<td data-label="Next action">{next_cell}</td>'
+            f'<td class="text-nowrap small" data-label="Created">'
+            f"{_short_date(lead.created_at, with_year=True)}</td></tr>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308  (database values escaped by _esc)

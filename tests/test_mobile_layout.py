@@ -49,8 +49,10 @@ def _fits(page: Any) -> None:
 def _on_screen(locator: Any) -> None:
     locator.scroll_into_view_if_needed()
     box = locator.bounding_box()
-    assert box is not None and locator.is_visible(), locator
-    assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH, (locator, box)
+    assert locator.is_visible(), locator
+    assert box is not None, locator
+    assert box["x"] >= 0, (locator, box)
+    assert box["x"] + box["width"] <= WIDTH, (locator, box)
 
 
 @pytest.fixture

@@ -9,7 +9,11 @@ each sent exactly once.
    marks them queued with a claim deadline and enqueues their ids after the commit. Two
    dispatchers never claim the same row. A row whose worker died (``kill -9`` can lose
    prefetched messages even with late acks) is offered again once its claim expires. The
-   database, not the broker, knows what is due: nothing waits in a broker ETA.
+   claim is short (``NOTIFICATION_CLAIM_SECONDS``) and the worker sending a batch extends
+   it for the batch's remaining rows every ``NOTIFICATION_HEARTBEAT_SECONDS`` (a
+   heartbeat), so a long batch is not offered twice and a crash delays mail by seconds,
+   not minutes. The database, not the broker, knows what is due: nothing waits in a
+   broker ETA.
 3. ``send_email`` locks the row (a row locked by another worker is that worker's),
    returns unless it is still queued, sends, and marks it sent in the same transaction.
    A failure makes the row pending again with a later due time (backoff); after the last
@@ -26,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,7 +43,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 from django.utils.timezone import now
 
@@ -64,13 +70,22 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{path}" if path.startswith("/") else path
 
 
+def render_plain(template_name: str, context: dict[str, Any]) -> str:
+    """A plain-text template (a subject, a text part) rendered without HTML escaping: in
+    plain text ``&`` is ``&``, and the subject is also the notification's text, which the
+    pages escape (once) when they show it."""
+    template = get_template(template_name).template  # type: ignore[attr-defined]
+    return str(template.render(Context(context, autoescape=False)))
+
+
 def render_email(template: str, context: dict[str, Any], *, user: Any) -> RenderedEmail:
     """``<template>_subject.txt``, ``.txt`` and ``.html`` under ``templates/email/``,
-    rendered in the recipient's timezone so every time in it is theirs."""
+    rendered in the recipient's timezone so every time in it is theirs. Only the HTML
+    part is HTML-escaped."""
     context = {"user": user, "site_url": settings.SITE_URL.rstrip("/"), **context}
     with timezone.override(user.timezone or "UTC"):
-        subject = render_to_string(f"email/{template}_subject.txt", context)
-        text = render_to_string(f"email/{template}.txt", context)
+        subject = render_plain(f"email/{template}_subject.txt", context)
+        text = render_plain(f"email/{template}.txt", context)
         html = render_to_string(f"email/{template}.html", context)
     return RenderedEmail(subject=" ".join(subject.split())[:255], text=text, html=html)
 
@@ -155,6 +170,21 @@ def claim_seconds() -> int:
     return int(settings.NOTIFICATION_CLAIM_SECONDS)
 
 
+def extend_claim(ids: Iterable[int]) -> int:
+    """The heartbeat: the rows of a batch still waiting to be sent stay claimed for another
+    ``claim_seconds()``. Rows another worker holds right now are skipped, not waited for."""
+    with transaction.atomic():
+        waiting = (
+            Notification.objects.filter(pk__in=list(ids), email_state=Email.QUEUED)
+            .select_for_update(skip_locked=True)
+            .order_by()
+            .values("pk")
+        )
+        return Notification.objects.filter(pk__in=waiting).update(
+            email_due_at=now() + timedelta(seconds=claim_seconds())
+        )
+
+
 def dispatch_emails(*, at: datetime | None = None, limit: int | None = None) -> list[int]:
     """Claim due emails and hand them to workers in batches; returns the claimed ids."""
     at = at or now()
@@ -189,6 +219,10 @@ SEND_FIELDS = ("pk", "email_subject", "email_text", "email_html", "user__email",
 def send_emails(ids: Iterable[int]) -> int:
     """Send a batch over one connection; returns how many this call sent."""
     ids = list(ids)
+    # The batch may have waited in the queue: take the claim afresh before anything else.
+    extend_claim(ids)
+    beat_every = float(settings.NOTIFICATION_HEARTBEAT_SECONDS)
+    last_beat = time.monotonic()
     # One read for the whole batch, without locks: an email's text never changes once
     # written, and each one is locked and its state checked again before it is sent.
     waiting = {
@@ -204,9 +238,13 @@ def send_emails(ids: Iterable[int]) -> int:
         connection.open()
     sent = 0
     try:
-        for pk in ids:
-            if pk in waiting:
-                sent += _send(waiting.pop(pk), connection)
+        for index, pk in enumerate(ids):
+            if pk not in waiting:
+                continue
+            if time.monotonic() - last_beat >= beat_every:
+                extend_claim(ids[index:])
+                last_beat = time.monotonic()
+            sent += _send(waiting.pop(pk), connection)
     finally:
         connection.close()
     return sent

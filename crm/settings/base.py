@@ -179,7 +179,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "response-targets": {"task": "leads.sla.tasks.remind_response_targets", "schedule": 60.0},
     "daily-digests": {"task": "crm.followups.tasks.remind_digests", "schedule": 300.0},
     # The sweeper: retries whose backoff is over, and claims whose worker died.
-    "email-outbox": {"task": "crm.tasks.remind_dispatch_emails", "schedule": 60.0},
+    # Every 15 s: with the 20 s claim, a killed worker's emails go out again within ~35 s.
+    "email-outbox": {"task": "crm.tasks.remind_dispatch_emails", "schedule": 15.0},
 }
 
 # --- Auth ---------------------------------------------------------------------------------
@@ -289,7 +290,12 @@ PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 LEAD_FIRST_CONTACT_SLA_HOURS = int(os.environ.get("LEAD_FIRST_CONTACT_SLA_HOURS", "24"))
 # The email outbox (crm.notifications): a claimed email not sent within this many seconds
 # is offered again (longer than a batch can take), ids per worker message, and retries.
-NOTIFICATION_CLAIM_SECONDS = int(os.environ.get("NOTIFICATION_CLAIM_SECONDS", "300"))
+# A claimed email waits this long for its worker before the sweeper offers it again; the
+# worker extends the claim of its batch every NOTIFICATION_HEARTBEAT_SECONDS while sending,
+# so a long batch keeps it and a killed worker's emails wait at most about this plus one
+# sweep. It must exceed the heartbeat plus one slow send (EMAIL_TIMEOUT).
+NOTIFICATION_CLAIM_SECONDS = int(os.environ.get("NOTIFICATION_CLAIM_SECONDS", "20"))
+NOTIFICATION_HEARTBEAT_SECONDS = float(os.environ.get("NOTIFICATION_HEARTBEAT_SECONDS", "5"))
 NOTIFICATION_DISPATCH_LIMIT = 1000
 NOTIFICATION_EMAIL_BATCH = int(os.environ.get("NOTIFICATION_EMAIL_BATCH", "50"))
 NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "5"))

@@ -228,14 +228,36 @@ def test_send_emails_sends_a_batch_over_one_connection_and_skips_what_is_not_que
         sent = notifications.send_emails([n.pk for n in created] + [created[1].pk, 10**9])
     assert sent == 2
     assert len(mail.outbox) == 3
-    # One read for the batch, then one statement per email still queued, which takes the
-    # row and marks it sent (savepoints stand in for BEGIN and COMMIT).
+    # The claim taken afresh (the heartbeat's first beat), one read for the batch, then one
+    # statement per email still queued, which takes the row and marks it sent (savepoints
+    # stand in for BEGIN and COMMIT).
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
     assert [s for s in statements if s not in {"SAVEPOINT", "RELEASE"}] == [
+        "UPDATE",
         "SELECT",
         "UPDATE",
         "UPDATE",
     ]
+
+
+@pytest.mark.django_db
+def test_the_heartbeat_extends_the_claim_of_the_batchs_unsent_rows_only(
+    rep: User, settings: Any, enqueued: list[list[int]]
+) -> None:
+    settings.NOTIFICATION_CLAIM_SECONDS = 20
+    at = timezone.now() - timedelta(minutes=5)
+    queued, sent, other = (outbox_email(rep, key=f"k{i}", at=at) for i in range(3))
+    dispatch_emails(at=at)
+    notifications.send_email(sent.pk)
+    before = timezone.now()
+    assert notifications.extend_claim([queued.pk, sent.pk]) == 1
+    extended = reload(queued).email_due_at
+    assert extended is not None
+    assert extended >= before + timedelta(seconds=20)
+    assert reload(sent).email_due_at is None
+    assert reload(other).email_due_at == at + timedelta(seconds=20)  # not in this batch
+    # The sweeper offers the rest again, not the batch whose worker is alive.
+    assert dispatch_emails(at=before + timedelta(seconds=1)) == [other.pk]
 
 
 class CountingBackend(BaseEmailBackend):

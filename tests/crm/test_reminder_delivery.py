@@ -310,3 +310,75 @@ def test_an_email_smtp_refuses_is_retried_with_backoff_then_failed(
     assert mailbox.attempts(workers.mailbox) == 3
     task.refresh_from_db()
     assert task.reminder_state == Task.Reminder.SENT  # the bell still has it
+
+
+# --- The claim heartbeat: real time, no injected clock -------------------------------------
+
+
+def delivered_at(workers: Workers) -> list[float]:
+    """When each message reached the mailbox (its file name starts with ``time_ns``)."""
+    return sorted(int(path.name.split("-")[0]) / 1e9 for path in workers.mailbox.glob("*.eml"))
+
+
+def test_a_killed_workers_emails_go_out_well_within_a_minute(workers: Workers, rep: User) -> None:
+    """The default claim and heartbeat, and the sweeper run as often as beat runs it: the
+    emails a worker held when it was killed go out again within the claim plus a sweep."""
+    workers.start("doomed", MAILBOX_DELAY="0.01", MAILBOX_MARK_AT="30", MAILBOX_MARK_HANG="120")
+    due_tasks(rep, 100)
+    remind_tasks_due.delay()
+    wait_for(lambda: workers.all_alive() and workers.marker.exists(), what="the 30th send")
+    workers.kill("doomed")
+    killed_at = time.time()
+    assert sent_count() == 29
+
+    workers.start("restarted")
+    sweep_every = settings.CELERY_BEAT_SCHEDULE["email-outbox"]["schedule"]
+    last_sweep = time.monotonic()
+
+    def drained() -> bool:
+        nonlocal last_sweep
+        workers.all_alive()
+        if time.monotonic() - last_sweep >= sweep_every:  # what beat does
+            remind_dispatch_emails.delay()
+            last_sweep = time.monotonic()
+        return sent_count() == 100
+
+    wait_for(drained, timeout=90, what="the killed worker's emails sent again")
+    assert_each_delivered_once(workers, 100)
+    assert mailbox.attempts(workers.mailbox) == 101
+    late = [moment - killed_at for moment in delivered_at(workers) if moment > killed_at]
+    assert len(late) == 71
+    print(f"71 emails late by {min(late):.1f}–{max(late):.1f} s after the kill")
+    bound = settings.NOTIFICATION_CLAIM_SECONDS + sweep_every + 10
+    assert max(late) < min(bound, 45)
+
+
+def test_a_long_batch_keeps_its_claim_while_its_worker_sends(
+    workers: Workers, rep: User, settings: Any
+) -> None:
+    """A batch that takes nearly three claims to send (a slow SMTP server) is never
+    offered again by the sweeper while its worker is alive, so nobody else takes it."""
+    workers.start(
+        "slow",
+        MAILBOX_DELAY="0.2",
+        NOTIFICATION_CLAIM_SECONDS="3",
+        NOTIFICATION_HEARTBEAT_SECONDS="0.5",
+    )
+    # After the start: an overridden settings object has no SETTINGS_MODULE for the worker.
+    settings.NOTIFICATION_CLAIM_SECONDS = 3
+    due_tasks(rep, 40)  # one batch
+    remind_tasks_due.delay()
+    wait_for(lambda: workers.all_alive() and sent_count() > 0, what="the first send")
+    started = time.monotonic()
+    reclaimed: list[int] = []
+
+    def sweeping() -> bool:
+        workers.all_alive()
+        reclaimed.extend(dispatch_emails())  # the sweeper, at the real time
+        return sent_count() == 40
+
+    wait_for(sweeping, timeout=60, what="the slow batch sent")
+    assert time.monotonic() - started > 2 * settings.NOTIFICATION_CLAIM_SECONDS
+    assert reclaimed == []
+    assert_each_delivered_once(workers, 40)
+    assert mailbox.attempts(workers.mailbox) == 40

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.models import Scope, User, access_scope
+from accounts.models import Membership, Scope, User, access_scope, team_ids_of
 from accounts.roles import Capability
 from crm.followups import services as followups
 from crm.followups import views as task_views
@@ -36,6 +36,14 @@ from leads.selectors import (
 )
 
 PER_PAGE = 50
+# A matching lead the user cannot open: in their own team its owner is named (they can
+# just ask); in another team only that it is taken, and whom to ask, never by whom.
+DUPLICATE_IN_TEAM = "{count} matching lead{s} {belong} to {owners}. Ask them before adding another."
+DUPLICATE_ELSEWHERE = (
+    "{count} matching lead{s} {is_} already being handled elsewhere. Ask {ask} before "
+    "adding another."
+)
+DUPLICATE_ASK_ADMIN = "an admin"
 SEARCH_COUNT_CAP = 1_000
 EXPORT_COLUMNS = [
     ("number", "Lead number"),
@@ -455,10 +463,53 @@ def _duplicates_for(
     hidden = [c for c in candidates if c.pk not in visible_ids]
     return {
         "visible": [c for c in candidates if c.pk in visible_ids],
-        "hidden_owners": sorted({str(c.owner) if c.owner else "nobody yet" for c in hidden}),
         "hidden_count": len(hidden),
+        "hidden_hints": _hidden_duplicate_hints(user, hidden),
         "contacts": _matching_contacts(user, data),
     }
+
+
+def _plural(count: int) -> dict[str, str]:
+    return {"s": "" if count == 1 else "s", "belong": "belongs" if count == 1 else "belong"}
+
+
+def _hidden_duplicate_hints(user: User, hidden: list[Lead]) -> list[str]:
+    """What the user may know of matching leads they cannot open (see DUPLICATE_*)."""
+    if not hidden:
+        return []
+    teams = team_ids_of(user)
+    teammates = set(Membership.objects.filter(team_id__in=teams).values_list("user_id", flat=True))
+    in_team = [
+        lead
+        for lead in hidden
+        if (lead.team_id is not None and lead.team_id in teams) or lead.owner_id in teammates
+    ]
+    elsewhere = [lead for lead in hidden if lead not in in_team]
+    hints = []
+    if in_team:
+        owners = sorted({str(lead.owner) if lead.owner else "nobody yet" for lead in in_team})
+        count = len(in_team)
+        hints.append(
+            DUPLICATE_IN_TEAM.format(count=count, owners=", ".join(owners), **_plural(count))
+        )
+    if elsewhere:
+        managers = sorted(
+            str(person)
+            for person in User.objects.active()
+            .filter(memberships__team_id__in=teams, memberships__role=Membership.Role.MANAGER)
+            .exclude(pk=user.pk)
+            .distinct()
+        )
+        count = len(elsewhere)
+        hints.append(
+            DUPLICATE_ELSEWHERE.format(
+                count=count,
+                s=_plural(count)["s"],
+                is_="is" if count == 1 else "are",
+                ask=", ".join(managers) if managers else DUPLICATE_ASK_ADMIN,
+            )
+        )
+    return hints
 
 
 def _matching_contacts(user: User, data: dict[str, Any]) -> list[Contact]:

@@ -40,8 +40,8 @@ def test_rep_converts_a_lead_and_drags_the_deal_to_won(
     # Convert it: the form comes prefilled; start in Meeting set.
     page.get_by_role("link", name="Convert to deal").click()
     page.wait_for_url(f"{live_server.url}/leads/{lead.pk}/convert/")
-    expect(page.get_by_label("Title")).to_have_value("Initech: new deal")
-    page.get_by_label("Value").fill("4200")
+    expect(page.get_by_label("Title")).to_have_value("Initech – Olga Buyer")
+    page.get_by_label("Value", exact=True).fill("4200")
     page.get_by_label("Stage").select_option(label="Meeting set")
     page.get_by_role("button", name="Convert to deal").click()
     page.wait_for_url(DEAL_URL)
@@ -59,7 +59,7 @@ def test_rep_converts_a_lead_and_drags_the_deal_to_won(
 
     card = page.locator(f"#deal-{deal.pk}")
     expect(column("Meeting set").locator(f"#deal-{deal.pk}")).to_be_visible()
-    expect(card).to_contain_text("Initech: new deal")
+    expect(card).to_contain_text("Initech – Olga Buyer")
     expect(card).to_contain_text("Initech")
     expect(card).to_contain_text("4,200 USD")
     expect(column("Meeting set").locator(".board-count")).to_have_text("1 deal")

@@ -23,7 +23,7 @@ def lockout_username(request: HttpRequest | None, credentials: dict[str, Any] | 
         raw = getattr(request, "POST", {}).get("username")
     if not isinstance(raw, str):
         return ""
-    typed = UsernameField().to_python(raw)
+    typed: str = UsernameField().to_python(raw) or ""
     # Axes asks several times per sign-in; one lookup per spelling and request is enough.
     memo: dict[str, str] = getattr(request, "_lockout_usernames", {})
     if typed not in memo:

@@ -4,7 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.http import HttpRequest
+
+VERSION_MISSING = (
+    "This form did not say which version of the record it was based on, so nothing was "
+    "saved. Reload the page and make your change again."
+)
+
+
+def version_field() -> forms.IntegerField:
+    """The hidden version an edit is based on; ``VersionRequired`` makes it compulsory."""
+    return forms.IntegerField(
+        widget=forms.HiddenInput,
+        required=False,
+        min_value=0,
+        error_messages={"invalid": VERSION_MISSING, "min_value": VERSION_MISSING},
+    )
+
+
+class VersionRequired:
+    """An edit must carry the version it was based on: without one a stale edit would
+    silently overwrite a newer one (last write wins). The refusal is a form error, shown
+    at the top of the form (a hidden field's own error would show nowhere)."""
+
+    def version_required(self) -> bool:
+        return "version" in self.fields  # type: ignore[attr-defined]
+
+    def clean(self) -> Any:
+        data = super().clean()  # type: ignore[misc]
+        form: Any = self
+        if self.version_required():
+            if "version" in form.errors:
+                del form.errors["version"]
+                form.add_error(None, VERSION_MISSING)
+            elif form.cleaned_data.get("version") is None:
+                form.add_error(None, VERSION_MISSING)
+        return data
 
 
 def keep_input_at_version(form: Any, request: HttpRequest, version: int) -> None:

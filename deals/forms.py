@@ -5,6 +5,7 @@ from typing import Any, cast
 
 from django import forms
 
+from crm.forms import VersionRequired, version_field
 from deals.models import Deal, Stage
 
 
@@ -84,10 +85,10 @@ class ConvertForm(forms.Form):
         return data
 
 
-class StageForm(forms.Form):
+class StageForm(VersionRequired, forms.Form):
     stage = forms.ModelChoiceField(queryset=Stage.objects.filter(is_active=True))
     reason = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = version_field()
 
     def __init__(self, *args: Any, reasons: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -110,8 +111,8 @@ class NextActionForm(forms.Form):
     create_task = forms.BooleanField(required=False)
 
 
-class DealForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+class DealForm(VersionRequired, forms.ModelForm):
+    version = version_field()
 
     class Meta:
         model = Deal

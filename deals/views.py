@@ -16,7 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.models import User
 from crm.followups import services as followups
 from crm.followups import views as task_views
-from crm.forms import keep_input_at_version
+from crm.forms import VERSION_MISSING, keep_input_at_version
 from crm.pagination import Sort, capped_count, keyset_page
 from deals import services
 from deals.filters import DealFilter
@@ -175,7 +175,8 @@ def deal_move_stage(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _deal_or_404(request, pk)
     form = StageForm(request.POST, reasons=choices_for(user).lost_reasons)
     if not form.is_valid():
-        return _run(request, deal, _refuse("Choose a stage from the list."), "")
+        refusal = VERSION_MISSING if VERSION_MISSING in form.non_field_errors() else ""
+        return _run(request, deal, _refuse(refusal or "Choose a stage from the list."), "")
     data = form.cleaned_data
     reason = LostReason.objects.filter(pk=data["reason"]).first() if data["reason"] else None
     stage: Stage = data["stage"]

@@ -7,6 +7,7 @@ from crispy_forms.layout import Column, Div, Field, Fieldset, Layout, Row
 from django import forms
 from django.core.validators import EmailValidator
 
+from crm.forms import VersionRequired, version_field
 from leads.models import Lead, LeadNote, Source
 from leads.selectors import Choices
 from leads.services import EDITABLE_FIELDS, TAG_MAX_LENGTH, TAG_TOO_LONG, tag_names
@@ -43,8 +44,11 @@ def _choice(pairs: list[tuple[int, str]], empty: str | None = None) -> list[tupl
     return head + [(str(pk), label) for pk, label in pairs]
 
 
-class LeadForm(forms.ModelForm):
+class LeadForm(VersionRequired, forms.ModelForm):
     """Create and edit. Validates; the view hands ``cleaned_data`` to the services."""
+
+    def version_required(self) -> bool:
+        return self.instance.pk is not None  # a new lead has no version yet
 
     def clean_new_tags(self) -> list[str]:
         names = tag_names(self.cleaned_data.get("new_tags") or "")
@@ -63,7 +67,7 @@ class LeadForm(forms.ModelForm):
         label="New tags",
         help_text="Not in the list? Type them here, separated by commas.",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = version_field()
     website = forms.URLField(required=False, max_length=255, assume_scheme="https")
     next_action_due = forms.DateTimeField(
         required=False, widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS

@@ -590,7 +590,7 @@ def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        version = data.pop("version", None) or lead.version
+        version = data.pop("version")  # required: an edit says what it was based on
         tag_ids = data.pop("tags", [])
         try:
             services.lead_update(

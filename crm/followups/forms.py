@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Scope, User, access_scope
 from crm.followups.models import Task, TaskQuerySet
+from crm.forms import VersionRequired, version_field
 from leads.forms import DATETIME_FORMATS, DATETIME_INPUT
 
 # Minutes before the due time; "" is no reminder.
@@ -33,7 +34,7 @@ def remind_choices(current: int | None = None) -> list[tuple[str, str]]:
     return choices
 
 
-class TaskForm(forms.Form):
+class TaskForm(VersionRequired, forms.Form):
     """Create and edit. ``people`` is who the user may give the task to (None: only self)."""
 
     title = forms.CharField(max_length=200)
@@ -44,7 +45,7 @@ class TaskForm(forms.Form):
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     assignee = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = version_field()
 
     def __init__(
         self,

@@ -327,7 +327,7 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
             services.task_update(
                 task=task,
                 actor=user,
-                expected_version=data["version"] or task.version,
+                expected_version=data["version"],
                 **{name: data[name] for name in services.TASK_FIELDS},
             )
         except services.TaskConflict as conflict:

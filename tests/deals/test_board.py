@@ -323,7 +323,7 @@ def test_dragging_to_lost_without_a_reason_is_refused_with_the_reason(
     deal = make_deal(rep, title="Not lost")
     response = client_for(rep).post(
         reverse("deals:stage", args=[deal.pk]),
-        {"stage": stages["Lost"].pk},
+        {"stage": stages["Lost"].pk, "version": deal.version},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 400

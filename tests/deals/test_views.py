@@ -48,7 +48,7 @@ def test_deal_contact_and_company_pages_are_404_for_those_who_cannot_see_them(
     assert client.get(reverse("deals:company", args=[deal.company_id])).status_code == expected
     assert (deal.title in client.get(reverse("deals:list")).content.decode()) is sees
     posts = [
-        ("stage", {"stage": stages["Proposal sent"].pk}),
+        ("stage", {"stage": stages["Proposal sent"].pk, "version": deal.version}),
         ("note", {"kind": "note", "body": "hi"}),
         ("next_action", {"next_action": "", "next_action_due": "", "version": 99}),
     ]
@@ -114,7 +114,7 @@ def test_lost_without_reason_is_refused_with_the_reason_for_htmx(
 ) -> None:
     response = client_for(rep).post(
         reverse("deals:stage", args=[deal.pk]),
-        {"stage": stages["Lost"].pk},
+        {"stage": stages["Lost"].pk, "version": deal.version},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 400

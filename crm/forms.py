@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 VERSION_MISSING = (
     "This form did not say which version of the record it was based on, so nothing was "
@@ -49,3 +50,15 @@ def keep_input_at_version(form: Any, request: HttpRequest, version: int) -> None
     data = request.POST.copy()
     data["version"] = str(version)
     form.data = data
+
+
+def local_next(request: HttpRequest) -> str | None:
+    """The ``next`` the form or link asks to go back to, if it is a path on this site;
+    else None. Only a path is followed: ``redirect()`` would resolve ``next=abc`` as a view
+    name (NoReverseMatch), and ``//host`` or ``https://host`` would leave the site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None

@@ -12,11 +12,32 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import BooleanField, Expression, F, Q, QuerySet, Value
+from django.contrib import messages
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import (
+    AutoField,
+    BooleanField,
+    DateField,
+    DateTimeField,
+    Expression,
+    F,
+    Field,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.expressions import OrderBy
+from django.http import HttpRequest
+from django.utils import timezone
+
+from crm.validators import ID_MAX, date_in_bounds
+
+# What a list page says when its cursor was not valid (the first page is shown instead).
+CURSOR_INVALID = "That page link was not valid; showing the first page."
 
 
 @dataclass(frozen=True)
@@ -34,15 +55,50 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str | None) -> list[Any] | None:
+    """The ``[sort value, id]`` a cursor holds, or None if it is not one (its types are
+    checked against the sort by ``keyset_page``)."""
     if not cursor:
         return None
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error):
         return None
-    if not isinstance(values, list) or len(values) != 2 or not isinstance(values[1], int):
+    if not isinstance(values, list) or len(values) != 2:
+        return None
+    pk = values[1]
+    if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk <= ID_MAX:
         return None
     return values
+
+
+def _cursor_value(sort: Sort, field: Field[Any, Any] | None, value: Any) -> Any:
+    """The cursor's sort value as the column's type, or raise ValueError: a crafted cursor
+    must never reach PostgreSQL as a type the column cannot be compared with."""
+    if value is None:
+        if sort.nullable:
+            return None
+        raise ValueError("null cursor value for a column that has none")
+    if isinstance(field, DateTimeField):
+        if not isinstance(value, str):
+            raise ValueError("not a datetime")
+        moment = datetime.fromisoformat(value)
+        if timezone.is_naive(moment) or not date_in_bounds(moment):
+            raise ValueError("not an aware datetime within bounds")
+        return moment
+    if isinstance(field, DateField):
+        if not isinstance(value, str):
+            raise ValueError("not a date")
+        day = date.fromisoformat(value)
+        if not date_in_bounds(day):
+            raise ValueError("date out of bounds")
+        return day
+    if isinstance(field, IntegerField | AutoField):
+        if not isinstance(value, int) or isinstance(value, bool) or abs(value) > ID_MAX:
+            raise ValueError("not an integer")
+        return value
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("not a string")
+    return value
 
 
 @dataclass
@@ -51,6 +107,9 @@ class Page:
     next_cursor: str | None
     previous_cursor: str | None
     sort: Sort
+    # A cursor was given but was not one of this list's (tampered with, or from another
+    # sort): the first page is shown instead, and the view says so.
+    cursor_invalid: bool = False
 
     @property
     def has_next(self) -> bool:
@@ -125,12 +184,6 @@ def _key_of(row: Any, sort: Sort) -> list[Any]:
     return [value, row.pk]
 
 
-def _parse(sort: Sort, value: Any) -> Any:
-    if isinstance(value, str) and sort.field.endswith(("_at", "_due")):
-        return datetime.fromisoformat(value)
-    return value
-
-
 def keyset_page(
     queryset: QuerySet[Any],
     *,
@@ -142,18 +195,22 @@ def keyset_page(
     per_page: int = 50,
 ) -> Page:
     sort = sorts.get(sort_key or default_sort, sorts[default_sort])
-    before_key = decode_cursor(before)
-    after_key = None if before_key else decode_cursor(after)
-    reverse = before_key is not None
-    qs = queryset.order_by(*_ordering(sort, reverse))
-    cursor_key = before_key or after_key
+    given = before or after
+    cursor_key = decode_cursor(before) if before else decode_cursor(after)
+    reverse = bool(before) and cursor_key is not None
+    value: Any = None
     if cursor_key is not None:
         try:
-            qs = qs.filter(_after(sort, _parse(sort, cursor_key[0]), cursor_key[1], reverse))
+            field = queryset.model._meta.get_field(sort.field)
+        except FieldDoesNotExist:
+            field = None
+        try:
+            value = _cursor_value(sort, field, cursor_key[0])
         except (TypeError, ValueError):
-            cursor_key = None
-            qs = queryset.order_by(*_ordering(sort, False))
-            reverse = False
+            cursor_key, reverse = None, False
+    qs = queryset.order_by(*_ordering(sort, reverse))
+    if cursor_key is not None:
+        qs = qs.filter(_after(sort, value, cursor_key[1], reverse))
     rows = list(qs[: per_page + 1])
     more = len(rows) > per_page
     rows = rows[:per_page]
@@ -166,7 +223,13 @@ def keyset_page(
         previous_cursor = (
             encode_cursor(_key_of(rows[0], sort)) if cursor_key is not None and rows else None
         )
-    return Page(rows=rows, next_cursor=next_cursor, previous_cursor=previous_cursor, sort=sort)
+    return Page(
+        rows=rows,
+        next_cursor=next_cursor,
+        previous_cursor=previous_cursor,
+        sort=sort,
+        cursor_invalid=bool(given) and cursor_key is None,
+    )
 
 
 COUNT_CAP = 10_000
@@ -177,3 +240,9 @@ def capped_count(queryset: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bo
     costs more than the page itself). Returns (count, more_than_cap)."""
     count = queryset.order_by()[: cap + 1].count()
     return min(count, cap), count > cap
+
+
+def warn_if_cursor_invalid(request: HttpRequest, page: Page) -> None:
+    """Tell the user their page link was not valid (the first page is shown)."""
+    if page.cursor_invalid:
+        messages.warning(request, CURSOR_INVALID)

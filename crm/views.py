@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from crm import health
 from crm.models import Notification
 from crm.notifications import notification_mark_read
-from crm.pagination import Sort, keyset_page
+from crm.pagination import Sort, keyset_page, warn_if_cursor_invalid
 
 NOTIFICATIONS_PER_PAGE = 30
 NEWEST_FIRST = {"-created": Sort("-created", "Newest first", "created_at", descending=True)}
@@ -53,6 +53,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         sorts=NEWEST_FIRST,
         default_sort="-created",
     )
+    warn_if_cursor_invalid(request, page)
     template = "notifications/list.html"
     if getattr(request, "htmx", False):
         template += "#items"

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.timezone import now
 
 from accounts.models import User
+from crm.validators import parse_id
 from deals.models import Deal, Stage
 from deals.selectors import stage_totals
 from leads.selectors import Choices, choices_for
@@ -55,10 +56,6 @@ class Column:
         return max(self.count - len(self.cards), 0)
 
 
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
-
-
 def _filters(
     request: HttpRequest, user: User, choices: Choices, deals: Any
 ) -> tuple[Any, dict[str, str]]:
@@ -69,10 +66,10 @@ def _filters(
     if owner == "me":
         deals = deals.filter(owner=user)
         kept["owner"] = "me"
-    elif (owner_id := _int(owner)) is not None and owner_id in {pk for pk, _ in choices.owners}:
+    elif (owner_id := parse_id(owner)) is not None and owner_id in {pk for pk, _ in choices.owners}:
         deals = deals.filter(owner_id=owner_id)
         kept["owner"] = str(owner_id)
-    team_id = _int(request.GET.get("team", ""))
+    team_id = parse_id(request.GET.get("team", ""))
     if team_id is not None and team_id in {pk for pk, _ in choices.teams}:
         deals = deals.filter(team_id=team_id)
         kept["team"] = str(team_id)

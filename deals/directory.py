@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.models import User
-from crm.pagination import Sort, capped_count, keyset_page
+from crm.pagination import Sort, capped_count, keyset_page, warn_if_cursor_invalid
 from deals.models import Company, Contact
 from deals.services import domain_of
 
@@ -90,6 +90,7 @@ def _listing(
         sorts=sorts,
         default_sort="name",
     )
+    warn_if_cursor_invalid(request, page)
     if page.has_next or page.has_previous:
         total, capped = capped_count(queryset.values("pk"))
     else:  # everything is on this page: no count query

@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import Q
 
 from accounts.models import User
+from crm.validators import date_in_bounds
 from deals.models import Deal, Stage
 from leads.selectors import Choices
 
@@ -64,10 +65,13 @@ class DealFilter(django_filters.FilterSet):
         return queryset.filter(owner=self.user if value == "me" else int(value))
 
     def filter_close_month(self, queryset: Any, name: str, value: str) -> Any:
+        year, _, month = value.partition("-")
         try:
-            year, month = (int(part) for part in value.split("-", 1))
-            start = date(year, month, 1)
+            start = date(int(year), int(month), 1)
         except ValueError:
             return queryset.none()
-        end = date(year + (month == 12), month % 12 + 1, 1)
+        # Within the dates a deal can have (9999-12 would overflow the month after it).
+        if not date_in_bounds(start):
+            return queryset.none()
+        end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
         return queryset.filter(expected_close_date__gte=start, expected_close_date__lt=end)

@@ -6,6 +6,7 @@ from typing import Any, cast
 from django import forms
 
 from crm.forms import VersionRequired, version_field
+from crm.validators import validate_date_bounds
 from deals.models import Deal, Stage
 
 
@@ -35,7 +36,9 @@ class ConvertForm(forms.Form):
     )
     stage = forms.ModelChoiceField(queryset=Stage.objects.none(), empty_label=None)
     expected_close_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_date_bounds],
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     contact = forms.TypedChoiceField(
@@ -105,7 +108,9 @@ class DealNoteForm(forms.Form):
 class NextActionForm(forms.Form):
     next_action = forms.CharField(max_length=200, required=False)
     next_action_due = forms.DateTimeField(
-        required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        validators=[validate_date_bounds],
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
     create_task = forms.BooleanField(required=False)

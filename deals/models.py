@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils.timezone import now
 
 from accounts.models import OwnedQuerySet, Team, User
+from crm.validators import DATE_OUT_OF_RANGE, date_bounds, validate_date_bounds
 from leads.models import Lead, LostReason
+from leads.phones import validate_phone
 
 if TYPE_CHECKING:
     pass
@@ -105,7 +107,7 @@ class Contact(Owned):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(max_length=254, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_phone])
     phone_normalized = models.CharField(max_length=20, blank=True, editable=False)
     job_title = models.CharField(max_length=150, blank=True)
     company = models.ForeignKey(
@@ -175,7 +177,7 @@ class Deal(Owned):
     probability = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Leave empty to use the stage's probability."
     )
-    expected_close_date = models.DateField(null=True, blank=True)
+    expected_close_date = models.DateField(null=True, blank=True, validators=[validate_date_bounds])
     source_lead = models.OneToOneField(
         Lead,
         null=True,
@@ -188,7 +190,7 @@ class Deal(Owned):
         LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
     )
     next_action = models.CharField(max_length=200, blank=True)
-    next_action_due = models.DateTimeField(null=True, blank=True)
+    next_action_due = models.DateTimeField(null=True, blank=True, validators=[validate_date_bounds])
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     stage_changed_at = models.DateTimeField(default=now, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -223,6 +225,16 @@ class Deal(Owned):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(value__gte=0), name="deal_value_not_negative"),
+            models.CheckConstraint(
+                condition=date_bounds("expected_close_date", is_date=True),
+                name="deal_expected_close_date_in_bounds",
+                violation_error_message=DATE_OUT_OF_RANGE,
+            ),
+            models.CheckConstraint(
+                condition=date_bounds("next_action_due"),
+                name="deal_next_action_due_in_bounds",
+                violation_error_message=DATE_OUT_OF_RANGE,
+            ),
             models.CheckConstraint(
                 condition=Q(probability__isnull=True) | Q(probability__lte=100),
                 name="deal_probability_0_100",

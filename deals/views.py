@@ -9,15 +9,15 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
 from crm.followups import services as followups
 from crm.followups import views as task_views
-from crm.forms import VERSION_MISSING, keep_input_at_version
-from crm.pagination import Sort, capped_count, keyset_page
+from crm.forms import VERSION_MISSING, keep_input_at_version, local_next
+from crm.pagination import Sort, capped_count, keyset_page, warn_if_cursor_invalid
+from crm.validators import parse_id
 from deals import services
 from deals.filters import DealFilter
 from deals.forms import ConvertForm, DealForm, DealNoteForm, NextActionForm, StageForm
@@ -53,12 +53,7 @@ def _deal_or_404(request: HttpRequest, pk: int, **annotations: Any) -> Deal:
 
 
 def _back(request: HttpRequest, deal: Deal) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(deal)
+    return redirect(local_next(request) or deal)
 
 
 def _run(request: HttpRequest, deal: Deal, action: Any, success: str) -> HttpResponse:
@@ -109,6 +104,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         sorts=DEAL_SORTS,
         default_sort="-created",
     )
+    warn_if_cursor_invalid(request, page)
     total, more = capped_count(filterset.qs.values("pk"))
     context = {
         "filter": filterset,
@@ -207,7 +203,8 @@ def deal_assign(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     deal = _deal_or_404(request, pk)
     owner_id = request.POST.get("owner", "")
-    owner = User.objects.filter(pk=int(owner_id)).first() if owner_id.isdigit() else None
+    owner_pk = parse_id(owner_id)
+    owner = User.objects.filter(pk=owner_pk).first() if owner_pk is not None else None
     if owner is None:
         return _run(request, deal, _refuse("Choose someone from the list."), "")
     return _run(

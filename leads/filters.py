@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import User
+from crm.validators import validate_date_bounds
 from leads.models import Lead, LeadQuerySet, LeadSettings
 from leads.phones import search_digits
 from leads.selectors import Choices
@@ -95,11 +96,13 @@ class LeadFilter(django_filters.FilterSet):
         max_value=MAX_IDLE_DAYS,
     )
     created_after = django_filters.DateFilter(
+        validators=[validate_date_bounds],
         method="filter_created_after",
         label="Created from",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     created_before = django_filters.DateFilter(
+        validators=[validate_date_bounds],
         method="filter_created_before",
         label="Created until",
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -8,6 +8,7 @@ from django import forms
 from django.core.validators import EmailValidator
 
 from crm.forms import VersionRequired, version_field
+from crm.validators import parse_id, validate_date_bounds
 from leads.models import Lead, LeadNote, Source
 from leads.selectors import Choices
 from leads.services import EDITABLE_FIELDS, TAG_MAX_LENGTH, TAG_TOO_LONG, tag_names
@@ -70,9 +71,13 @@ class LeadForm(VersionRequired, forms.ModelForm):
     version = version_field()
     website = forms.URLField(required=False, max_length=255, assume_scheme="https")
     next_action_due = forms.DateTimeField(
-        required=False, widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
+        validators=[validate_date_bounds],
+        required=False,
+        widget=DATETIME_INPUT,
+        input_formats=DATETIME_FORMATS,
     )
     consent_at = forms.DateTimeField(
+        validators=[validate_date_bounds],
         required=False,
         widget=DATETIME_INPUT,
         input_formats=DATETIME_FORMATS,
@@ -187,7 +192,11 @@ class NoteForm(forms.ModelForm):
 class NextActionForm(forms.Form):
     next_action = forms.CharField(max_length=200, required=False, label="Next action")
     next_action_due = forms.DateTimeField(
-        required=False, widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS, label="Due"
+        validators=[validate_date_bounds],
+        required=False,
+        widget=DATETIME_INPUT,
+        input_formats=DATETIME_FORMATS,
+        label="Due",
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
     create_task = forms.BooleanField(
@@ -234,7 +243,7 @@ class BulkForm(forms.Form):
         raw = self.data.getlist("leads") if hasattr(self.data, "getlist") else []
         # Any integer is a valid choice here; visibility is checked against visible_to later.
         _choice_field(self, "leads").choices = [
-            (value, value) for value in raw if str(value).isdigit()
+            (value, value) for value in raw if parse_id(value) is not None
         ]
 
     def clean(self) -> dict[str, Any]:

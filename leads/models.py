@@ -20,6 +20,8 @@ from accounts.models import (
     User,
     validate_timezone,
 )
+from crm.validators import DATE_OUT_OF_RANGE, date_bounds, validate_date_bounds
+from leads.phones import validate_phone
 
 if TYPE_CHECKING:
     pass
@@ -186,7 +188,9 @@ class Lead(models.Model):
     company = models.CharField(max_length=200, blank=True)
     job_title = models.CharField(max_length=150, blank=True)
     email = models.EmailField(max_length=254, blank=True)
-    phone = models.CharField(max_length=40, blank=True, help_text="As typed.")
+    phone = models.CharField(
+        max_length=40, blank=True, help_text="As typed.", validators=[validate_phone]
+    )
     phone_normalized = models.CharField(max_length=20, blank=True, editable=False)
     website = models.URLField(max_length=255, blank=True)
     country = CountryField(blank=True)
@@ -220,14 +224,14 @@ class Lead(models.Model):
     estimated_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
 
     next_action = models.CharField(max_length=200, blank=True)
-    next_action_due = models.DateTimeField(null=True, blank=True)
+    next_action_due = models.DateTimeField(null=True, blank=True, validators=[validate_date_bounds])
     lost_reason = models.ForeignKey(
         LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
     )
     description = models.TextField(blank=True)
 
     marketing_consent = models.BooleanField(default=False)
-    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True, validators=[validate_date_bounds])
     consent_source = models.CharField("consent given via", max_length=100, blank=True)
 
     first_contacted_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -353,6 +357,16 @@ class Lead(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="converted") | Q(converted_at__isnull=False),
                 name="lead_converted_stamped",
+            ),
+            models.CheckConstraint(
+                condition=date_bounds("next_action_due"),
+                name="lead_next_action_due_in_bounds",
+                violation_error_message=DATE_OUT_OF_RANGE,
+            ),
+            models.CheckConstraint(
+                condition=date_bounds("consent_at"),
+                name="lead_consent_at_in_bounds",
+                violation_error_message=DATE_OUT_OF_RANGE,
             ),
         ]
 

@@ -6,12 +6,23 @@ import re
 
 import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ValidationError
+
+# E.164: a country code and a number of at most 15 digits together.
+MAX_DIGITS = 15
+PHONE_TOO_LONG = "A phone number has at most 15 digits."
+
+
+def validate_phone(value: str) -> None:
+    if len(re.sub(r"\D", "", value or "")) > MAX_DIGITS:
+        raise ValidationError(PHONE_TOO_LONG, code="phone_too_long")
 
 
 def normalize_phone(raw: str, country: str = "") -> str:
-    """``+15550100`` for any way of writing the number; digits only if it can't be parsed."""
+    """``+15550100`` for any way of writing the number; digits only if it can't be parsed;
+    empty if it has more digits than any phone number (nothing to match it with)."""
     raw = (raw or "").strip()
-    if not raw:
+    if not raw or len(re.sub(r"\D", "", raw)) > MAX_DIGITS:
         return ""
     region = (country or settings.PHONE_DEFAULT_REGION or "").upper() or None
     try:

@@ -19,8 +19,9 @@ from accounts.models import Membership, Scope, User, access_scope, team_ids_of
 from accounts.roles import Capability
 from crm.followups import services as followups
 from crm.followups import views as task_views
-from crm.forms import keep_input_at_version
-from crm.pagination import COUNT_CAP, capped_count, keyset_page
+from crm.forms import keep_input_at_version, local_next
+from crm.pagination import COUNT_CAP, capped_count, keyset_page, warn_if_cursor_invalid
+from crm.validators import safe_localtime
 from deals.models import Contact
 from leads import services
 from leads.filters import SAVED_VIEWS, LeadFilter
@@ -126,6 +127,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         sorts=LEAD_SORTS,
         default_sort=DEFAULT_LEAD_SORT,
     )
+    warn_if_cursor_invalid(request, page)
     # Counting a broad search costs more than the page itself: the page asks for it
     # after it has loaded (htmx), and says "50+" without JavaScript.
     defer_count = bool(request.GET.get("q")) and page.has_next
@@ -171,7 +173,7 @@ def _neutralise(value: Any) -> str:
         return ""
     if hasattr(value, "isoformat"):
         value = (
-            timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+            safe_localtime(value).strftime("%Y-%m-%d %H:%M")
             if hasattr(value, "hour")
             else value.isoformat()
         )
@@ -222,7 +224,7 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         return redirect("leads:list")
     choices = choices_for(user)
     form = BulkForm(request.POST, choices=choices)
-    back = request.POST.get("next") or ""
+    back = local_next(request) or ""
     target = back if back.startswith("/leads/") else "leads:list"
     if not form.is_valid():
         errors = "; ".join(" ".join(str(e) for e in errs) for errs in form.errors.values())

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Scope, User, access_scope
 from crm.followups.models import Task, TaskQuerySet
 from crm.forms import VersionRequired, version_field
+from crm.validators import safe_localtime, validate_date_bounds
 from leads.forms import DATETIME_FORMATS, DATETIME_INPUT
 
 # Minutes before the due time; "" is no reminder.
@@ -39,7 +40,12 @@ class TaskForm(VersionRequired, forms.Form):
 
     title = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=Task.Kind.choices, initial=Task.Kind.TODO)
-    due_at = forms.DateTimeField(widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS, label="Due")
+    due_at = forms.DateTimeField(
+        validators=[validate_date_bounds],
+        widget=DATETIME_INPUT,
+        input_formats=DATETIME_FORMATS,
+        label="Due",
+    )
     remind_before = forms.TypedChoiceField(
         coerce=int, empty_value=None, required=False, label="Remind me"
     )
@@ -87,7 +93,11 @@ class RescheduleForm(forms.Form):
 
     shift = forms.ChoiceField(choices=[("day", "+1 day"), ("week", "+1 week")], required=False)
     due_at = forms.DateTimeField(
-        required=False, widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS, label="New due"
+        validators=[validate_date_bounds],
+        required=False,
+        widget=DATETIME_INPUT,
+        input_formats=DATETIME_FORMATS,
+        label="New due",
     )
     version = forms.IntegerField(required=False)
 
@@ -106,7 +116,7 @@ class RescheduleForm(forms.Form):
         if not shift and picked is not None:
             return picked
         step = self.SHIFTS[shift]
-        due = timezone.localtime(task.due_at)
+        due = safe_localtime(task.due_at)
         current = timezone.localtime()
         if due < current:
             due = due.replace(year=current.year, month=current.month, day=current.day)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.timezone import now
 
 from accounts.models import Scope, Team, User, access_scope, managed_scope_of
+from crm.validators import DATE_OUT_OF_RANGE, date_bounds, validate_date_bounds
 
 
 class TaskQuerySet(models.QuerySet["Task"]):
@@ -57,7 +58,7 @@ class Task(models.Model):
 
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TODO)
-    due_at = models.DateTimeField("due")
+    due_at = models.DateTimeField("due", validators=[validate_date_bounds])
     assignee = models.ForeignKey(User, on_delete=models.PROTECT, related_name="tasks")
     lead = models.ForeignKey(
         "leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
@@ -125,6 +126,11 @@ class Task(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="task_title_set"),
+            models.CheckConstraint(
+                condition=date_bounds("due_at"),
+                name="task_due_at_in_bounds",
+                violation_error_message=DATE_OUT_OF_RANGE,
+            ),
             models.CheckConstraint(
                 condition=Q(kind__in=["call", "email", "meeting", "todo"]), name="task_kind_valid"
             ),

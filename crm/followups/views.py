@@ -26,7 +26,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -42,9 +41,10 @@ from crm.followups.forms import (
     day_bounds,
 )
 from crm.followups.models import Task
-from crm.forms import keep_input_at_version
+from crm.forms import keep_input_at_version, local_next
 from crm.models import AuditEvent, Notification
-from crm.pagination import Sort, keyset_page
+from crm.pagination import Sort, keyset_page, warn_if_cursor_invalid
+from crm.validators import parse_id, safe_localtime
 from deals.models import Deal
 from leads import services as lead_services
 from leads.models import Lead
@@ -93,16 +93,11 @@ def people_for(user: User) -> list[tuple[int, str]]:
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
     """To the page the form was on (``next``), if it is on this site; else ``fallback``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(fallback)
+    return redirect(local_next(request) or fallback)
 
 
 def _local(moment: Any) -> str:
-    return date_format(timezone.localtime(moment), "D M j, H:i")
+    return date_format(safe_localtime(moment), "D M j, H:i")
 
 
 # --- Reminder failures -----------------------------------------------------------------------
@@ -184,6 +179,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         sorts=TASK_SORTS,
         default_sort="due",
     )
+    warn_if_cursor_invalid(request, page)
     counts = tab_counts(user, filterset.people_filter())
     tabs = [
         ("", "All open", counts["open"]),
@@ -242,12 +238,13 @@ def _record_from(request: HttpRequest, user: User) -> tuple[Lead | None, Deal | 
     """The lead or deal named by ``?lead=`` / ``?deal=`` (or the form), if visible."""
     lead_id = request.POST.get("lead") or request.GET.get("lead") or ""
     deal_id = request.POST.get("deal") or request.GET.get("deal") or ""
-    if (lead_id and not lead_id.isdigit()) or (deal_id and not deal_id.isdigit()):
+    lead_pk, deal_pk = parse_id(lead_id), parse_id(deal_id)
+    if (lead_id and lead_pk is None) or (deal_id and deal_pk is None):
         raise BadRequest(BAD_RECORD_ID)
-    if lead_id:
-        return get_object_or_404(Lead.objects.visible_to(user), pk=int(lead_id)), None
-    if deal_id:
-        return None, get_object_or_404(Deal.objects.visible_to(user), pk=int(deal_id))
+    if lead_pk is not None:
+        return get_object_or_404(Lead.objects.visible_to(user), pk=lead_pk), None
+    if deal_pk is not None:
+        return None, get_object_or_404(Deal.objects.visible_to(user), pk=deal_pk)
     return None, None
 
 
@@ -315,7 +312,7 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {
         "title": task.title,
         "kind": task.kind,
-        "due_at": timezone.localtime(task.due_at),
+        "due_at": safe_localtime(task.due_at),
         "remind_before": "" if task.remind_before is None else str(task.remind_before),
         "notes": task.notes,
         "version": task.version,

@@ -9,6 +9,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from crm.validators import safe_localtime
+
 register = template.Library()
 
 
@@ -21,7 +23,7 @@ def audit_value(value: object) -> object:
         except ValueError:
             return value
         if timezone.is_aware(moment):
-            return date_format(timezone.localtime(moment), "M j, Y H:i")
+            return date_format(safe_localtime(moment), "M j, Y H:i")
     return value
 
 

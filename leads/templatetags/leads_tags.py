@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from crm.validators import safe_localtime
 from leads.models import OPEN_STATUS_VALUES as OPEN_STATUSES
 from leads.models import LeadRate, LeadStatus
 
@@ -59,7 +60,7 @@ def _esc(value: object) -> str:
 def _short_date(moment: datetime, with_year: bool) -> str:
     # English month abbreviations, as LANGUAGE_CODE is en-us; strftime is ~20x cheaper
     # than date_format, which matters fifty times a page.
-    local = timezone.localtime(moment)
+    local = safe_localtime(moment)
     if with_year:
         return f"{local:%b} {local.day}, {local.year}"
     return f"{local:%b} {local.day}, {local:%H:%M}"
@@ -79,7 +80,7 @@ def sla_badge(lead: Any) -> str:
     state = _sla_state(lead, timezone.now())
     if not state:
         return ""
-    due = date_format(timezone.localtime(lead.sla_due_at), "M j, H:i")
+    due = date_format(safe_localtime(lead.sla_due_at), "M j, H:i")
     if state == "breached":
         return format_html(
             '<span class="badge text-bg-danger" id="lead-sla" title="Contact was due {}">'

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from accounts import services
 from accounts.models import TIMEZONE_CHOICES, Membership, Team, User
 from accounts.roles import Role
+from crm.admin import TolerantAutocomplete
 
 
 class UserAddForm(forms.ModelForm):
@@ -42,13 +43,13 @@ class UserChangeForm(forms.ModelForm):
             self.fields["role"].initial = self.instance.role
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TolerantAutocomplete, admin.TabularInline):
     model = Membership
     extra = 1
     autocomplete_fields = ["user"]
 
 
-class UserMembershipInline(admin.TabularInline):
+class UserMembershipInline(TolerantAutocomplete, admin.TabularInline):
     model = Membership
     extra = 0
     verbose_name = "team"

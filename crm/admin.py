@@ -1,4 +1,9 @@
+from typing import Any, cast
+
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -11,6 +16,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     their rules and history right."""
 
     show_full_result_count = False
+    # Django 6's default, today (and without its deprecation warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -20,6 +27,37 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class TolerantAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks the posted value up to show it again, so a
+    garbage id (``²``, ``abc``) in a refused form was a ValueError while rendering the
+    form's errors. Values its field cannot read are simply not shown; the form's own
+    validation has already said "Select a valid choice"."""
+
+    def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
+        target = self.field.target_field
+
+        def readable(item: Any) -> bool:
+            try:
+                target.get_prep_value(target.to_python(item))
+            except (ValueError, TypeError, ValidationError):
+                return False
+            return True
+
+        return super().optgroups(name, [item for item in value if readable(item)], attr)
+
+
+class TolerantAutocomplete:
+    """For a ModelAdmin or inline with ``autocomplete_fields``: see TolerantAutocompleteSelect."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        admin_ = cast(Any, self)
+        if "widget" not in kwargs and db_field.name in admin_.get_autocomplete_fields(request):
+            kwargs["widget"] = TolerantAutocompleteSelect(
+                db_field, admin_.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
 @admin.register(Notification)

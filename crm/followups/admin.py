@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.timezone import now
 
-from crm.admin import ReadOnlyAdmin
+from crm.admin import ReadOnlyAdmin, TolerantAutocomplete
 from crm.followups.emails.services import check_template_text
 from crm.followups.models import EmailTemplate, Task
 
@@ -22,7 +22,7 @@ class EmailTemplateAdminForm(forms.ModelForm):
 
 
 @admin.register(EmailTemplate)
-class EmailTemplateAdmin(admin.ModelAdmin):
+class EmailTemplateAdmin(TolerantAutocomplete, admin.ModelAdmin):
     """Team templates (with a team) and everyone's (no team, no owner) are kept here;
     people write their own on the email templates page."""
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -43,8 +45,8 @@ def client_for(user: User) -> Client:
     return client
 
 
-def messages_of(response: object) -> list[str]:
-    return [str(m) for m in response.context["messages"]]  # type: ignore[attr-defined]
+def messages_of(response: Any) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
 
 
 # --- 1. Dates out of range -----------------------------------------------------------------
@@ -131,7 +133,7 @@ def test_the_services_refuse_a_date_out_of_range(rep: User) -> None:
     ],
 )
 def test_the_database_refuses_a_date_out_of_range(
-    rep: User, model: type, change: dict[str, object]
+    rep: User, model: type[Model], change: dict[str, object]
 ) -> None:
     lead = make_lead(rep)
     deal = make_deal(rep)
@@ -222,7 +224,7 @@ def test_the_cursor_is_checked_against_its_sort(rep: User) -> None:
     }
     leads = Lead.objects.all()
 
-    def page(sort: str, cursor: str):  # type: ignore[no-untyped-def]
+    def page(sort: str, cursor: str):
         return keyset_page(leads, sort_key=sort, after=cursor, sorts=sorts, default_sort="name")
 
     assert page("name", encode_cursor(["Lee", 1])).cursor_invalid is False
@@ -316,7 +318,9 @@ def test_the_board_ignores_an_owner_or_team_that_is_no_id(manager: User, value: 
 def test_assigning_a_deal_to_an_owner_that_is_no_id_says_so(manager: User, value: str) -> None:
     deal = make_deal(manager, owner=manager)
     response = client_for(manager).post(
-        reverse("deals:assign", args=[deal.pk]), {"owner": value}, follow=True
+        reverse("deals:assign", args=[deal.pk]),
+        {"owner": value, "version": deal.version},
+        follow=True,
     )
     assert response.status_code == 200
     assert "Choose someone from the list." in messages_of(response)

@@ -44,6 +44,14 @@ class VersionRequired:
         return data
 
 
+def refusal(form: forms.Form, otherwise: str) -> str:
+    """What to tell the user about a refused one-click form: that it did not say which
+    version it was based on (the page is too old to act on), else the action's own message."""
+    if VERSION_MISSING in form.non_field_errors():
+        return VERSION_MISSING
+    return otherwise
+
+
 def keep_input_at_version(form: Any, request: HttpRequest, version: int) -> None:
     """After a save refused as stale: keep everything the user typed, now based on the
     version that is stored, so saving again overwrites knowingly (and nothing is lost)."""

@@ -21,7 +21,7 @@ VALUE_FROM_ESTIMATE = "From the lead's estimate."
 VALUE_NO_ESTIMATE = "The lead has no estimate: enter the value, or tick “Value not known yet”."
 
 
-class ConvertForm(forms.Form):
+class ConvertForm(VersionRequired, forms.Form):
     """A missing value is a choice the user makes (ticked "not known yet", stored as 0),
     never a 0 the form fills in by itself."""
 
@@ -55,7 +55,7 @@ class ConvertForm(forms.Form):
         label="Company",
         help_text="Link an existing company, or create one from the lead.",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = version_field()
 
     def __init__(
         self,
@@ -98,6 +98,13 @@ class StageForm(VersionRequired, forms.Form):
         _set_choices(self, "reason", "Choose a reason", reasons)
 
 
+class AssignForm(VersionRequired, forms.Form):
+    """Who owns the deal; the choices are checked by the service (``check_assignee``)."""
+
+    owner = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    version = version_field()
+
+
 class DealNoteForm(forms.Form):
     kind = forms.ChoiceField(
         choices=[("call", "Call"), ("email", "Email"), ("meeting", "Meeting"), ("note", "Note")]
@@ -105,14 +112,14 @@ class DealNoteForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea)
 
 
-class NextActionForm(forms.Form):
+class NextActionForm(VersionRequired, forms.Form):
     next_action = forms.CharField(max_length=200, required=False)
     next_action_due = forms.DateTimeField(
         validators=[validate_date_bounds],
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = version_field()
     create_task = forms.BooleanField(required=False)
 
 

@@ -15,12 +15,18 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.models import User
 from crm.followups import services as followups
 from crm.followups import views as task_views
-from crm.forms import VERSION_MISSING, keep_input_at_version, local_next
+from crm.forms import keep_input_at_version, local_next, refusal
 from crm.pagination import Sort, capped_count, keyset_page, warn_if_cursor_invalid
-from crm.validators import parse_id
 from deals import services
 from deals.filters import DealFilter
-from deals.forms import ConvertForm, DealForm, DealNoteForm, NextActionForm, StageForm
+from deals.forms import (
+    AssignForm,
+    ConvertForm,
+    DealForm,
+    DealNoteForm,
+    NextActionForm,
+    StageForm,
+)
 from deals.models import Company, Contact, Deal, DealNote, Stage
 from deals.selectors import deal_timeline, forecast_by_month
 from leads import services as lead_services
@@ -171,8 +177,7 @@ def deal_move_stage(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _deal_or_404(request, pk)
     form = StageForm(request.POST, reasons=choices_for(user).lost_reasons)
     if not form.is_valid():
-        refusal = VERSION_MISSING if VERSION_MISSING in form.non_field_errors() else ""
-        return _run(request, deal, _refuse(refusal or "Choose a stage from the list."), "")
+        return _run(request, deal, _refuse(refusal(form, "Choose a stage from the list.")), "")
     data = form.cleaned_data
     reason = LostReason.objects.filter(pk=data["reason"]).first() if data["reason"] else None
     stage: Stage = data["stage"]
@@ -202,15 +207,18 @@ def _refuse(message: str) -> Any:
 def deal_assign(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     deal = _deal_or_404(request, pk)
-    owner_id = request.POST.get("owner", "")
-    owner_pk = parse_id(owner_id)
-    owner = User.objects.filter(pk=owner_pk).first() if owner_pk is not None else None
+    form = AssignForm(request.POST)
+    valid = form.is_valid()
+    owner = User.objects.filter(pk=form.cleaned_data["owner"]).first() if valid else None
     if owner is None:
-        return _run(request, deal, _refuse("Choose someone from the list."), "")
+        return _run(request, deal, _refuse(refusal(form, "Choose someone from the list.")), "")
+    version = form.cleaned_data["version"]
     return _run(
         request,
         deal,
-        lambda: services.deal_assign_owner(deal=deal, actor=user, owner=owner),
+        lambda: services.deal_assign_owner(
+            deal=deal, actor=user, owner=owner, expected_version=version
+        ),
         f"Assigned to {owner}.",
     )
 
@@ -236,7 +244,8 @@ def deal_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _deal_or_404(request, pk)
     form = NextActionForm(request.POST)
     if not form.is_valid():
-        return _run(request, deal, _refuse("Enter the due date as a date and time."), "")
+        message = refusal(form, "Enter the due date as a date and time.")
+        return _run(request, deal, _refuse(message), "")
     data = form.cleaned_data
     return _run(
         request,

@@ -189,7 +189,7 @@ class NoteForm(forms.ModelForm):
         labels = {"body": "Note"}
 
 
-class NextActionForm(forms.Form):
+class NextActionForm(VersionRequired, forms.Form):
     next_action = forms.CharField(max_length=200, required=False, label="Next action")
     next_action_due = forms.DateTimeField(
         validators=[validate_date_bounds],
@@ -198,25 +198,25 @@ class NextActionForm(forms.Form):
         input_formats=DATETIME_FORMATS,
         label="Due",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = version_field()
     create_task = forms.BooleanField(
         required=False, label="Also create a follow-up task with a reminder"
     )
 
 
-class StatusForm(forms.Form):
+class StatusForm(VersionRequired, forms.Form):
     status = forms.ChoiceField(choices=Lead.Status.choices)
     reason = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = version_field()
 
     def __init__(self, *args: Any, choices: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choice_field(self, "reason").choices = _choice(choices.lost_reasons, "Choose a reason")
 
 
-class AssignForm(forms.Form):
+class AssignForm(VersionRequired, forms.Form):
     owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = version_field()
 
     def __init__(self, *args: Any, choices: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -19,7 +19,7 @@ from accounts.models import Membership, Scope, User, access_scope, team_ids_of
 from accounts.roles import Capability
 from crm.followups import services as followups
 from crm.followups import views as task_views
-from crm.forms import keep_input_at_version, local_next
+from crm.forms import keep_input_at_version, local_next, refusal
 from crm.pagination import COUNT_CAP, capped_count, keyset_page, warn_if_cursor_invalid
 from crm.validators import safe_localtime
 from deals.models import Contact
@@ -334,7 +334,9 @@ def lead_change_status(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _lead_or_404(request, pk)
     form = StatusForm(request.POST, choices=choices_for(user))
     if not form.is_valid():
-        messages.error(request, "That status change was not understood; nothing was changed.")
+        messages.error(
+            request, refusal(form, "That status change was not understood; nothing was changed.")
+        )
         return redirect(lead)
     data = form.cleaned_data
     reason = LostReason.objects.filter(pk=data["reason"]).first() if data["reason"] else None
@@ -363,7 +365,7 @@ def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(lead)
     form = AssignForm(request.POST, choices=choices_for(user))
     if not form.is_valid():
-        messages.error(request, "Choose someone from the list; nothing was changed.")
+        messages.error(request, refusal(form, "Choose someone from the list; nothing was changed."))
         return redirect(lead)
     owner_id = form.cleaned_data["owner"]
     owner = User.objects.filter(pk=owner_id).first() if owner_id else None
@@ -395,7 +397,9 @@ def lead_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
     lead = _lead_or_404(request, pk)
     form = NextActionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter the due date as a date and time; nothing was changed.")
+        messages.error(
+            request, refusal(form, "Enter the due date as a date and time; nothing was changed.")
+        )
         return redirect(lead)
     data = form.cleaned_data
     return _run(

@@ -131,3 +131,40 @@ def test_a_new_lead_needs_no_version(rep: User) -> None:
         reverse("leads:create"), {"first_name": "Nora", "last_name": "New", "email": "n@x.com"}
     )
     assert response.status_code == 302
+
+
+# The one-click forms of the lead and deal pages (the task ones: tests/followups/test_views.py).
+def _one_click(manager: User, lead: Lead, deal: Deal) -> list[tuple[str, dict[str, object], str]]:
+    due = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    return [
+        (reverse("leads:status", args=[lead.pk]), {"status": "contacted"}, "status"),
+        (reverse("leads:assign", args=[lead.pk]), {"owner": manager.pk}, "owner_id"),
+        (
+            reverse("leads:next_action", args=[lead.pk]),
+            {"next_action": "Call back", "next_action_due": due},
+            "next_action",
+        ),
+        (
+            reverse("deals:next_action", args=[deal.pk]),
+            {"next_action": "Send terms", "next_action_due": due},
+            "next_action",
+        ),
+        (reverse("deals:assign", args=[deal.pk]), {"owner": manager.pk}, "owner_id"),
+    ]
+
+
+@pytest.mark.parametrize("version", MISSING)
+@pytest.mark.parametrize("case", range(5))
+def test_a_one_click_record_form_without_its_version_says_so(
+    manager: User, lead: Lead, deal: Deal, version: dict[str, str], case: int
+) -> None:
+    url, data, field = _one_click(manager, lead, deal)[case]
+    record = deal if "/deals/" in url else lead
+    before = getattr(record, field)
+    response = client_for(manager).post(url, {**data, **version}, follow=True)
+    assert REFUSED in response.content.decode()
+    record.refresh_from_db()
+    assert getattr(record, field) == before
+    client_for(manager).post(url, {**data, "version": record.version})
+    record.refresh_from_db()
+    assert getattr(record, field) != before

@@ -79,12 +79,16 @@ class TaskForm(VersionRequired, forms.Form):
         return " ".join(self.cleaned_data["title"].split())
 
 
-class CompleteForm(forms.Form):
+class CompleteForm(VersionRequired, forms.Form):
     outcome = forms.CharField(max_length=2000, required=False)
-    version = forms.IntegerField(required=False)
+    version = version_field()
 
 
-class RescheduleForm(forms.Form):
+class ReopenForm(VersionRequired, forms.Form):
+    version = version_field()
+
+
+class RescheduleForm(VersionRequired, forms.Form):
     """+1 day, +1 week, or a time picked by hand. A clicked +1 day / +1 week wins: a
     browser sends a button's name only when it is the one clicked, while the time field
     is always sent (prefilled with the current due time)."""
@@ -99,7 +103,7 @@ class RescheduleForm(forms.Form):
         input_formats=DATETIME_FORMATS,
         label="New due",
     )
-    version = forms.IntegerField(required=False)
+    version = version_field()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -125,9 +129,9 @@ class RescheduleForm(forms.Form):
         return timezone.make_aware(local)
 
 
-class ReassignForm(forms.Form):
+class ReassignForm(VersionRequired, forms.Form):
     assignee = forms.TypedChoiceField(coerce=int)
-    version = forms.IntegerField(required=False)
+    version = version_field()
 
     def __init__(self, *args: Any, people: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

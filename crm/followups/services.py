@@ -259,8 +259,8 @@ def task_complete(
 
 
 @transaction.atomic
-def task_reopen(*, task: Task, actor: User) -> Task:
-    task = _locked_task(task, None)
+def task_reopen(*, task: Task, actor: User, expected_version: int | None = None) -> Task:
+    task = _locked_task(task, expected_version)
     if task.done_at is None:
         raise ValidationError(TASK_NOT_DONE)
     before = {"done_at": task.done_at}

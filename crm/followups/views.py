@@ -35,13 +35,14 @@ from crm.followups.forms import (
     OUTCOME_LABEL,
     CompleteForm,
     ReassignForm,
+    ReopenForm,
     RescheduleForm,
     TaskFilter,
     TaskForm,
     day_bounds,
 )
 from crm.followups.models import Task
-from crm.forms import keep_input_at_version, local_next
+from crm.forms import VERSION_MISSING, keep_input_at_version, local_next, refusal
 from crm.models import AuditEvent, Notification
 from crm.pagination import Sort, keyset_page, warn_if_cursor_invalid
 from crm.validators import parse_id, safe_localtime
@@ -60,6 +61,7 @@ TASK_SORTS = {
 }
 RESCHEDULE_BAD_INPUT = "Pick a new due time (a date and a time), or +1 day / +1 week."
 REASSIGN_BAD_INPUT = "Choose someone from the list; nothing was changed."
+COMPLETE_BAD_INPUT = "The outcome can be at most 2,000 characters; the task is still open."
 BAD_RECORD_ID = "A lead or deal id is a number."
 
 
@@ -399,7 +401,10 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     task = _task_or_404(request, pk)
     form = CompleteForm(request.POST)
-    outcome = form.cleaned_data["outcome"] if form.is_valid() else ""
+    if not form.is_valid():
+        return _act(request, task, _bad(refusal(form, COMPLETE_BAD_INPUT)), lambda: "")
+    outcome = form.cleaned_data["outcome"]
+    version = form.cleaned_data["version"]
     logged = bool(outcome.strip()) and bool(_outcome_label(task))
 
     def success() -> str:
@@ -411,7 +416,9 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
     completed = []
 
     def complete() -> None:
-        completed.append(services.task_complete(task=task, actor=user, outcome=outcome))
+        completed.append(
+            services.task_complete(task=task, actor=user, outcome=outcome, expected_version=version)
+        )
 
     response = _act(request, task, complete, success)
     # The outcome became a note on the record's timeline: an htmx panel swap would not
@@ -426,10 +433,14 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def task_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     task = _task_or_404(request, pk)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        return _act(request, task, _bad(VERSION_MISSING), lambda: "")
+    version = form.cleaned_data["version"]
     return _act(
         request,
         task,
-        lambda: services.task_reopen(task=task, actor=_user(request)),
+        lambda: services.task_reopen(task=task, actor=_user(request), expected_version=version),
         lambda: f"Reopened: “{task.title}”.",
     )
 
@@ -441,12 +452,15 @@ def task_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     task = _task_or_404(request, pk)
     form = RescheduleForm(request.POST)
     if not form.is_valid():
-        return _act(request, task, _bad(RESCHEDULE_BAD_INPUT), lambda: "")
+        return _act(request, task, _bad(refusal(form, RESCHEDULE_BAD_INPUT)), lambda: "")
     due = form.new_due(task)
+    version = form.cleaned_data["version"]
     return _act(
         request,
         task,
-        lambda: services.task_reschedule(task=task, actor=user, due_at=due),
+        lambda: services.task_reschedule(
+            task=task, actor=user, due_at=due, expected_version=version
+        ),
         lambda: f"Rescheduled: “{task.title}” is due {_local(due)}.",
     )
 
@@ -460,12 +474,15 @@ def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         return _act(request, task, _bad(services.TASK_ASSIGN_NOT_ALLOWED), lambda: "")
     form = ReassignForm(request.POST, people=people_for(user))
     if not form.is_valid():
-        return _act(request, task, _bad(REASSIGN_BAD_INPUT), lambda: "")
+        return _act(request, task, _bad(refusal(form, REASSIGN_BAD_INPUT)), lambda: "")
     assignee = User.objects.get(pk=form.cleaned_data["assignee"])
+    version = form.cleaned_data["version"]
     return _act(
         request,
         task,
-        lambda: services.task_reassign(task=task, actor=user, assignee=assignee),
+        lambda: services.task_reassign(
+            task=task, actor=user, assignee=assignee, expected_version=version
+        ),
         lambda: f"“{task.title}” is now {assignee}'s.",
     )
 

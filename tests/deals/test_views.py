@@ -230,7 +230,9 @@ def test_assigning_nobody_or_garbage_is_a_message_not_a_500(
     manager: User, deal: Deal, owner: str
 ) -> None:
     response = client_for(manager).post(
-        reverse("deals:assign", args=[deal.pk]), {"owner": owner}, follow=True
+        reverse("deals:assign", args=[deal.pk]),
+        {"owner": owner, "version": deal.version},
+        follow=True,
     )
     assert response.status_code == 200
     assert "Choose someone from the list." in response.content.decode()

@@ -121,7 +121,11 @@ def test_a_clicked_shift_wins_over_the_time_field_sent_with_it(berliner: User) -
     task = _task(berliner, due)
     with timezone.override("Europe/Berlin"):
         form = RescheduleForm(
-            {"shift": "day", "due_at": timezone.localtime(due).strftime("%Y-%m-%dT%H:%M")}
+            {
+                "shift": "day",
+                "due_at": timezone.localtime(due).strftime("%Y-%m-%dT%H:%M"),
+                "version": task.version,
+            }
         )
         assert form.is_valid(), form.errors
         assert form.new_due(task).date() == timezone.localtime(due).date() + timedelta(days=1)

@@ -4,6 +4,7 @@ input, CSRF, and the list's query count."""
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from datetime import datetime, timedelta
 
@@ -16,7 +17,8 @@ from accounts.models import User
 from crm.followups import services as followups
 from crm.followups.models import Task
 from crm.followups.reminders import reminders_dispatch
-from crm.followups.views import RESCHEDULE_BAD_INPUT
+from crm.followups.views import COMPLETE_BAD_INPUT, RESCHEDULE_BAD_INPUT
+from crm.forms import VERSION_MISSING
 from crm.models import AuditEvent, Notification
 from deals.models import Deal
 from leads import services
@@ -226,7 +228,8 @@ def test_complete_with_an_outcome_from_the_list_logs_the_note(
 ) -> None:
     back = reverse("tasks:list") + "?show=today"
     response = client_for(rep).post(
-        reverse("tasks:complete", args=[task.pk]), {"outcome": "Wants a quote", "next": back}
+        reverse("tasks:complete", args=[task.pk]),
+        {"outcome": "Wants a quote", "next": back, "version": task.version},
     )
     assert response.status_code == 302
     assert response["Location"] == back
@@ -238,7 +241,7 @@ def test_complete_with_an_outcome_from_the_list_logs_the_note(
 def test_htmx_actions_swap_the_row(rep: User, task: Task) -> None:
     client = client_for(rep)
     url = reverse("tasks:complete", args=[task.pk])
-    response = client.post(url, {"part": "row"}, **HX)
+    response = client.post(url, {"part": "row", "version": task.version}, **HX)
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith(f'<tr id="task-{task.pk}"')
@@ -246,7 +249,8 @@ def test_htmx_actions_swap_the_row(rep: User, task: Task) -> None:
     assert "Done: “Call Rita about pricing”." in html
     assert "Reopen" in html
     # A refusal shows in the row too (never a 500, nothing lost).
-    again = client.post(url, {"part": "row"}, **HX).content.decode()
+    refused = client.post(url, {"part": "row", "version": task.version + 1}, **HX)
+    again = refused.content.decode()
     assert followups.TASK_ALREADY_DONE in again
     assert Task.objects.get(pk=task.pk).done_at is not None
 
@@ -265,7 +269,9 @@ def test_reschedule_by_a_day_or_a_week_keeps_the_time_of_day(
     rep: User, task: Task, shift: str, days: int
 ) -> None:
     before = task.due_at
-    client_for(rep).post(reverse("tasks:reschedule", args=[task.pk]), {"shift": shift})
+    client_for(rep).post(
+        reverse("tasks:reschedule", args=[task.pk]), {"shift": shift, "version": task.version}
+    )
     task.refresh_from_db()
     assert task.due_at == before + timedelta(days=days)
 
@@ -274,7 +280,10 @@ def test_reschedule_an_overdue_task_lands_after_today(rep: User) -> None:
     overdue = followups.task_create(
         actor=rep, title="Late", due_at=timezone.now() - timedelta(days=5)
     )
-    client_for(rep).post(reverse("tasks:reschedule", args=[overdue.pk]), {"shift": "day"})
+    client_for(rep).post(
+        reverse("tasks:reschedule", args=[overdue.pk]),
+        {"shift": "day", "version": overdue.version},
+    )
     overdue.refresh_from_db()
     assert timezone.localdate(overdue.due_at) == timezone.localdate() + timedelta(days=1)
 
@@ -283,7 +292,9 @@ def test_reschedule_to_a_picked_time_in_the_users_timezone(team) -> None:
     berliner = make_user(email="berlin@example.com", timezone="Europe/Berlin")
     task = followups.task_create(actor=berliner, title="Pick", due_at=timezone.now())
     response = client_for(berliner).post(
-        reverse("tasks:reschedule", args=[task.pk]), {"due_at": "2031-01-10T09:30"}, follow=True
+        reverse("tasks:reschedule", args=[task.pk]),
+        {"due_at": "2031-01-10T09:30", "version": task.version},
+        follow=True,
     )
     task.refresh_from_db()
     assert task.due_at == datetime(2031, 1, 10, 9, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin"))
@@ -377,7 +388,7 @@ def test_a_managers_panel_offers_their_people(manager: User, rep: User, lead: Le
 def test_completing_in_the_panel_with_an_outcome_reloads_the_page(rep: User, task: Task) -> None:
     response = client_for(rep).post(
         reverse("tasks:complete", args=[task.pk]),
-        {"part": "panel", "outcome": "Booked a demo"},
+        {"part": "panel", "outcome": "Booked a demo", "version": task.version},
         **HX,
     )
     assert response["HX-Refresh"] == "true"
@@ -435,11 +446,15 @@ def test_garbage_input_is_a_400_or_a_message_never_a_500(rep: User, task: Task) 
     assert client.get(reverse("tasks:create") + "?lead=999999").status_code == 404
     assert client.get("/tasks/abc/").status_code == 404
     response = client.post(
-        reverse("tasks:reschedule", args=[task.pk]), {"due_at": "31/31/31"}, follow=True
+        reverse("tasks:reschedule", args=[task.pk]),
+        {"due_at": "31/31/31", "version": task.version},
+        follow=True,
     )
     assert RESCHEDULE_BAD_INPUT in response.content.decode()
     response = client.post(
-        reverse("tasks:reschedule", args=[task.pk]), {"shift": "year", "part": "row"}, **HX
+        reverse("tasks:reschedule", args=[task.pk]),
+        {"shift": "year", "part": "row", "version": task.version},
+        **HX,
     )
     assert RESCHEDULE_BAD_INPUT in response.content.decode()
     response = client.post(
@@ -448,10 +463,14 @@ def test_garbage_input_is_a_400_or_a_message_never_a_500(rep: User, task: Task) 
     )
     assert response.status_code == 200
     assert "Enter a valid date/time." in response.content.decode()
-    response = client.post(reverse("tasks:complete", args=[task.pk]), {"outcome": "x" * 5000})
-    assert response.status_code == 302
+    response = client.post(
+        reverse("tasks:complete", args=[task.pk]),
+        {"outcome": "x" * 5000, "version": task.version},
+        follow=True,
+    )
+    assert COMPLETE_BAD_INPUT in response.content.decode()
     task.refresh_from_db()
-    assert task.due_at is not None
+    assert task.done_at is None
 
 
 def test_actions_need_the_csrf_token(rep: User, task: Task) -> None:
@@ -543,3 +562,70 @@ def test_list_query_count_is_constant(
             assert client.get(reverse("tasks:list") + query).status_code == 200
     with django_assert_max_num_queries(11):
         assert client.get(reverse("tasks:detail", args=[task.pk])).status_code == 200
+
+
+# --- One-click actions carry the version they were based on ---------------------------------
+
+QUICK = {
+    "complete": {},
+    "reschedule": {"shift": "day"},
+    "reassign": {},  # the assignee is filled in below
+    "reopen": {},
+}
+
+
+def _quick_data(name: str, task: Task, manager: User) -> dict[str, object]:
+    data: dict[str, object] = {**QUICK[name], "part": "row"}
+    if name == "reassign":
+        data["assignee"] = manager.pk
+    return data
+
+
+@pytest.mark.parametrize("name", list(QUICK))
+def test_a_one_click_action_without_its_version_changes_nothing(
+    manager: User, rep: User, task: Task, name: str
+) -> None:
+    if name == "reopen":
+        followups.task_complete(task=task, actor=rep)
+        task.refresh_from_db()
+    before = Task.objects.values().get(pk=task.pk)
+    response = client_for(manager).post(
+        reverse(f"tasks:{name}", args=[task.pk]), _quick_data(name, task, manager), **HX
+    )
+    assert response.status_code == 200
+    assert VERSION_MISSING in response.content.decode()
+    assert Task.objects.values().get(pk=task.pk) == before
+
+
+@pytest.mark.parametrize("name", list(QUICK))
+def test_a_one_click_action_on_a_stale_row_is_refused_and_the_row_refreshed(
+    manager: User, rep: User, task: Task, name: str
+) -> None:
+    if name == "reopen":
+        followups.task_complete(task=task, actor=rep)
+        task.refresh_from_db()
+    seen = task.version
+    # Someone else's save in the meantime (done tasks are not editable, so by hand).
+    Task.objects.filter(pk=task.pk).update(title="Renamed meanwhile", version=seen + 1)
+    data = {**_quick_data(name, task, manager), "version": seen}
+    before = Task.objects.values().get(pk=task.pk)
+    response = client_for(manager).post(reverse(f"tasks:{name}", args=[task.pk]), data, **HX)
+    html = response.content.decode()
+    assert followups.TASK_CONFLICT in html
+    assert "Renamed meanwhile" in html  # the row now shows what is stored…
+    assert f'name="version" value="{seen + 1}"' in html  # …and acts on it next time
+    assert Task.objects.values().get(pk=task.pk) == before
+
+
+def test_every_one_click_form_on_the_pages_sends_the_version(
+    rep: User, task: Task, lead: Lead
+) -> None:
+    client = client_for(rep)
+    for url in (reverse("tasks:list"), reverse("tasks:detail", args=[task.pk])):
+        html = client.get(url).content.decode()
+        forms = re.findall(r"<form[^>]*action=\"/tasks/\d+/\w+/\".*?</form>", html, re.S)
+        assert len(forms) >= 3, url  # complete and the two reschedules at least
+        for form in forms:
+            assert f'name="version" value="{task.version}"' in form, form[:200]
+    panel = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert f'name="version" value="{task.version}"' in panel

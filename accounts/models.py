@@ -127,6 +127,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         validators=[MaxValueValidator(23)],
         help_text="The hour, in your timezone, the digest is sent.",
     )
+    lead_capacity = models.PositiveIntegerField(
+        "open-lead capacity",
+        null=True,
+        blank=True,
+        help_text="Assignment rules skip this person while they own this many open leads. "
+        "Empty: no limit.",
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

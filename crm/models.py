@@ -142,6 +142,10 @@ class Notification(models.Model):
         ESCALATION = "escalation", "Escalation"
         DIGEST = "digest", "Daily digest"
         ASSIGNED = "assigned", "Assigned to you"
+        LEAD_RECEIVED = "lead_received", "New lead for you"
+        UNROUTED = "unrouted", "New lead in the pool"
+        INQUIRY = "inquiry", "A known person wrote again"
+        ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement to a visitor"
 
     class Email(models.TextChoices):
         NONE = "none", "No email"
@@ -150,9 +154,16 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
+    # Who it is for. None: an email to someone outside (``email_to``), such as the
+    # acknowledgement a web form sends its visitor; it is never shown under a bell.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
     )
+    email_to = models.EmailField(blank=True, db_default="")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # What makes this notification unique for its user, e.g. "task:12:reminder:2026-11-23T09:00".
     key = models.CharField(max_length=200)
@@ -197,6 +208,15 @@ class Notification(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="crm_notification_once"),
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=models.Q(user__isnull=True),
+                name="crm_notification_external_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(email_to=""),
+                name="crm_notification_has_recipient",
+            ),
             models.CheckConstraint(
                 condition=models.Q(email_state__in=["none", "pending", "queued", "sent", "failed"]),
                 name="crm_notification_email_state_valid",

@@ -94,6 +94,7 @@ def build_notification(
     *,
     user: Any,
     kind: str,
+    email_to: str = "",
     key: str,
     title: str,
     body: str = "",
@@ -106,6 +107,7 @@ def build_notification(
     at = at or now()
     notification = Notification(
         user=user,
+        email_to=email_to,
         kind=kind,
         key=key[:200],
         title=title[:200],
@@ -132,7 +134,12 @@ def notify(**fields: Any) -> Notification | None:
         with transaction.atomic():
             notification.save()
     except IntegrityError:
-        if Notification.objects.filter(user=notification.user, key=notification.key).exists():
+        same = Notification.objects.filter(key=notification.key)
+        if notification.user is None:
+            same = same.filter(user__isnull=True)
+        else:
+            same = same.filter(user=notification.user)
+        if same.exists():
             return None
         raise
     if notification.email_state == Email.PENDING:
@@ -213,7 +220,16 @@ def _enqueue(batches: list[list[int]]) -> None:
 
 
 # What a worker reads to send an email. The text is fixed when the notification is made.
-SEND_FIELDS = ("pk", "email_subject", "email_text", "email_html", "user__email", "user__is_active")
+SEND_FIELDS = (
+    "pk",
+    "email_subject",
+    "email_text",
+    "email_html",
+    "email_to",
+    "user_id",
+    "user__email",
+    "user__is_active",
+)
 
 
 def send_emails(ids: Iterable[int]) -> int:
@@ -289,13 +305,17 @@ def _send(email: dict[str, Any], connection: Any) -> bool:
         )
         if not taken:
             return False  # sent already, failed, or another worker holds it right now
-        if not email["user__is_active"] or not email["user__email"]:
+        if email["user_id"] is None:
+            to = email["email_to"]  # someone outside: a visitor's acknowledgement
+        elif not email["user__is_active"] or not email["user__email"]:
             return _give_up(pk, "The recipient is deactivated.")
+        else:
+            to = email["user__email"]
         message = EmailMultiAlternatives(
             subject=email["email_subject"],
             body=email["email_text"],
             from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[email["user__email"]],
+            to=[to],
             connection=connection,
             headers={"Message-ID": message_id(pk)},
         )

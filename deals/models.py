@@ -297,6 +297,8 @@ class DealNote(models.Model):
         ("email", "Email"),
         ("meeting", "Meeting"),
         ("note", "Note"),
+        ("web_form", "Web form"),
+        ("email_in", "Email received"),
     ]
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="notes")
@@ -306,10 +308,17 @@ class DealNote(models.Model):
         User, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(default=now)
+    # An email's Message-ID (sent by us, or received): replies find their deal by it.
+    message_id = models.CharField(max_length=255, blank=True, db_default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["deal", "-created_at"], name="dealnote_deal_idx")]
+        indexes = [
+            models.Index(fields=["deal", "-created_at"], name="dealnote_deal_idx"),
+            models.Index(
+                fields=["message_id"], name="dealnote_message_id_idx", condition=~Q(message_id="")
+            ),
+        ]
         constraints = [models.CheckConstraint(condition=~Q(body=""), name="dealnote_body_set")]
 
     def __str__(self) -> str:

@@ -200,6 +200,11 @@ class Lead(models.Model):
     utm_source = models.CharField("UTM source", max_length=100, blank=True)
     utm_medium = models.CharField("UTM medium", max_length=100, blank=True)
     utm_campaign = models.CharField("UTM campaign", max_length=100, blank=True)
+    utm_term = models.CharField("UTM term", max_length=100, blank=True, db_default="")
+    utm_content = models.CharField("UTM content", max_length=100, blank=True, db_default="")
+    # Where a captured lead came in: the page that sent the visitor, the page with the form.
+    referrer = models.CharField("referring page", max_length=500, blank=True, db_default="")
+    landing_page = models.CharField(max_length=500, blank=True, db_default="")
 
     status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     rate = models.CharField(max_length=10, choices=LeadRate.choices, blank=True)
@@ -233,6 +238,12 @@ class Lead(models.Model):
     marketing_consent = models.BooleanField(default=False)
     consent_at = models.DateTimeField(null=True, blank=True, validators=[validate_date_bounds])
     consent_source = models.CharField("consent given via", max_length=100, blank=True)
+    consent_text = models.TextField(
+        "consent wording",
+        blank=True,
+        db_default="",
+        help_text="The words the person agreed to, as shown.",
+    )
 
     first_contacted_at = models.DateTimeField(null=True, blank=True, editable=False)
     # How long the first contact took (kept for the dashboards: average, % within target).
@@ -415,8 +426,12 @@ class LeadNote(models.Model):
         EMAIL = "email", "Email"
         MEETING = "meeting", "Meeting"
         NOTE = "note", "Note"
+        # What the person sent us: their words, not our contact with them.
+        WEB_FORM = "web_form", "Web form"
+        EMAIL_IN = "email_in", "Email received"
 
     CONTACT_KINDS: ClassVar[list[str]] = ["call", "email", "meeting"]
+    INBOUND_KINDS: ClassVar[list[str]] = ["web_form", "email_in"]
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
@@ -431,13 +446,20 @@ class LeadNote(models.Model):
         db_index=False,
     )
     created_at = models.DateTimeField(default=now)
+    # An email's Message-ID (sent by us, or received): replies find their lead by it.
+    message_id = models.CharField(max_length=255, blank=True, db_default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["lead", "-created_at"], name="leadnote_lead_created_idx")]
+        indexes = [
+            models.Index(fields=["lead", "-created_at"], name="leadnote_lead_created_idx"),
+            models.Index(
+                fields=["message_id"], name="leadnote_message_id_idx", condition=~Q(message_id="")
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["call", "email", "meeting", "note"]),
+                condition=Q(kind__in=["call", "email", "meeting", "note", "web_form", "email_in"]),
                 name="leadnote_kind_valid",
             ),
             models.CheckConstraint(condition=~Q(body=""), name="leadnote_body_set"),
@@ -561,3 +583,87 @@ class LeadSettings(models.Model):
     def current(cls) -> LeadSettings:
         found, _ = cls.objects.get_or_create(pk=1)
         return found
+
+
+class AssignmentRule(models.Model):
+    """Who a new lead nobody owns goes to. Rules are tried in ``position`` order and the
+    first whose conditions all match wins (an empty condition matches anything); its
+    target is one person, or a team's members in turn (round-robin), skipping who is
+    inactive or at their open-lead capacity. See ``leads.assignment``."""
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.PositiveIntegerField(
+        default=0, help_text="Rules are tried from the lowest number up."
+    )
+    is_active = models.BooleanField(default=True)
+
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="+", help_text="The lead's source is one of these."
+    )
+    web_form_ids = ArrayField(
+        models.BigIntegerField(),
+        default=list,
+        blank=True,
+        help_text="It came in through one of these web forms (their ids).",
+    )
+    mailbox_ids = ArrayField(
+        models.BigIntegerField(),
+        default=list,
+        blank=True,
+        help_text="It came in to one of these mailboxes (their ids).",
+    )
+    countries = CountryField(multiple=True, blank=True, help_text="The lead's country.")
+    region = models.CharField(
+        "region / state", max_length=100, blank=True, help_text="Matched ignoring case."
+    )
+    tags = models.ManyToManyField(
+        Tag, blank=True, related_name="+", help_text="The lead has at least one of these tags."
+    )
+    min_value = models.DecimalField(
+        "estimated value from", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    max_value = models.DecimalField(
+        "estimated value up to", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+
+    user = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Give every matching lead to this person…",
+    )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="…or to this team's members, in turn.",
+    )
+    # The round-robin's pointer: the member who got the last lead. The rule's row is
+    # locked while the next one is chosen, so two leads at once never get the same turn.
+    last_assigned = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, team__isnull=True)
+                | Q(user__isnull=True, team__isnull=False),
+                name="assignmentrule_one_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True)
+                | Q(max_value__isnull=True)
+                | Q(min_value__lte=F("max_value")),
+                name="assignmentrule_value_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -13,13 +13,15 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 
-from accounts.models import Membership, Scope, User, access_scope
+from accounts.models import Membership, Scope, Team, User, access_scope
 from accounts.roles import Capability
-from crm.models import AuditEvent, audit, save_checked
+from crm.models import AuditEvent, Notification, audit, save_checked
+from crm.notifications import notify
+from leads.assignment.services import Routing, route
 from leads.models import Lead, LeadNote, LeadSettings, LostReason, Tag
 from leads.phones import normalize_phone
 from leads.signals import lead_owner_changed
-from leads.sla.services import contact_deadline
+from leads.sla.services import Recipients, contact_deadline
 
 Status = Lead.Status
 
@@ -82,6 +84,14 @@ EDITABLE_FIELDS = [
     "consent_at",
     "consent_source",
 ]
+# Set by the capture channels (web forms, inbound email), not typed in by users.
+CAPTURE_FIELDS = [
+    "utm_term",
+    "utm_content",
+    "referrer",
+    "landing_page",
+    "consent_text",
+]
 
 
 class OwnedRecord(Protocol):
@@ -140,7 +150,7 @@ def check_assignee(actor: User, owner: User) -> None:
         raise ValidationError(ASSIGNEE_OUT_OF_SCOPE.format(user=owner))
 
 
-def _team_for(owner: User | None, fallback: User) -> int | None:
+def _team_for(owner: User | None, fallback: User | None) -> int | None:
     """The team a lead belongs to: its owner's first team, else the creator's."""
     for person in (owner, fallback):
         if person is not None:
@@ -272,30 +282,52 @@ def status_moves(lead: Lead, user: User) -> list[str]:
 @transaction.atomic
 def lead_create(
     *,
-    actor: User,
+    actor: User | None,
     owner: User | None = None,
+    team: Team | None = None,
     tags: Iterable[Tag] = (),
     new_tags: Iterable[str] = (),
+    routing: Routing | None = None,
     **data: Any,
 ) -> Lead:
     """Create a lead. Reps own what they create; managers may give it to their people.
-    ``new_tags`` are tag names, made if they do not exist yet (where the actor may)."""
-    if owner is not None and owner != actor:
+    ``new_tags`` are tag names, made if they do not exist yet (where the actor may).
+    A lead nobody owns is routed by the assignment rules (``leads.assignment``; ``routing``
+    says which web form or mailbox it came through); the new owner is told, and if no
+    rule finds one, the team's managers are.
+
+    ``actor`` None: the lead arrived by itself (a web form, an email, see
+    ``leads.capture``); ``team`` is the pool it falls into if nobody owns it."""
+    if actor is not None and owner is not None and owner != actor:
         if not can_assign(actor):
             raise ValidationError(ASSIGN_NOT_ALLOWED)
         check_assignee(actor, owner)
-    elif owner is None and access_scope(actor) == Scope.OWN:
+    elif actor is not None and owner is None and access_scope(actor) == Scope.OWN:
         owner = actor
-    unknown = set(data) - set(EDITABLE_FIELDS)
+    unknown = set(data) - set(EDITABLE_FIELDS) - set(CAPTURE_FIELDS)
     if unknown:
         raise TypeError(f"lead_create() got fields it does not set: {sorted(unknown)}")
+    if actor is None and new_tags:
+        raise TypeError("lead_create() makes new tags only for a person (actor)")
     numbered_by_hand = bool(data.get("number"))
     if not numbered_by_hand:
         data.pop("number", None)  # the database numbers it
     lead = Lead(**data, owner=owner, created_by=actor)
     lead.email = lead.email.strip().lower()
     lead.phone_normalized = normalize_phone(lead.phone, str(lead.country or ""))
-    lead.team_id = _team_for(owner, actor)
+    if actor is not None:
+        tags = [*tags, *tags_named(actor=actor, names=new_tags)]
+    tags = list(tags)
+    decision = None
+    if owner is None:
+        decision = route(lead, tags=tags, routing=routing)
+        owner = lead.owner = decision.owner
+    if decision is not None and decision.owner is not None and decision.rule is not None:
+        lead.team_id = decision.rule.team_id or _team_for(owner, None)
+    elif owner is None and team is not None:
+        lead.team_id = team.pk
+    else:
+        lead.team_id = _team_for(owner, actor)
     if lead.status == Status.NEW:
         lead.sla_due_at = contact_deadline(lead.created_at)
     lead.full_clean(
@@ -303,11 +335,50 @@ def lead_create(
         validate_constraints=False,
     )
     save_checked(lead)
-    tags = [*tags, *tags_named(actor=actor, names=new_tags)]
     if tags:
         lead.tags.add(*tags)
-    audit(target=lead, actor=actor, action=AuditEvent.Action.CREATED)
+    audit(
+        target=lead,
+        actor=actor,
+        action=AuditEvent.Action.CREATED,
+        note=decision.reason if decision is not None else "",
+    )
+    if owner is not None and owner != actor:
+        tell_new_owner(lead, owner, why=decision.reason if decision is not None else "")
+    elif decision is not None:
+        tell_pool_managers(lead, why=decision.reason, actor=actor)
     return lead
+
+
+def tell_new_owner(lead: Lead, owner: User, *, why: str = "") -> None:
+    """Whoever is given a lead (by a rule or by a manager) hears of it."""
+    notify(
+        user=owner,
+        kind=Notification.Kind.LEAD_RECEIVED,
+        key=f"lead:{lead.pk}:received:{owner.pk}:{lead.version}",
+        title=f"New lead for you: {lead.full_name or lead.number}"
+        + (f" ({lead.company})" if lead.company else ""),
+        body=why,
+        url=lead.get_absolute_url(),
+        target=lead,
+    )
+
+
+def tell_pool_managers(lead: Lead, *, why: str, actor: User | None = None) -> None:
+    """A new lead no rule could route: the managers of its team (every team's, if it has
+    none) hear that it waits in the pool; not the manager who just created it."""
+    for manager in Recipients().managers(lead.team_id):
+        if actor is not None and manager.pk == actor.pk:
+            continue
+        notify(
+            user=manager,
+            kind=Notification.Kind.UNROUTED,
+            key=f"lead:{lead.pk}:unrouted",
+            title=f"New lead in the pool: {lead.full_name or lead.number}",
+            body=why,
+            url=lead.get_absolute_url(),
+            target=lead,
+        )
 
 
 @transaction.atomic
@@ -388,13 +459,16 @@ def lead_assign_owner(
     lead_owner_changed.send(Lead, lead=lead, old_owner_id=lead.owner_id, new_owner=owner)
     lead.owner = owner
     lead.team_id = _team_for(owner, actor) if owner is not None else lead.team_id
-    return save_with_history(
+    lead = save_with_history(
         lead,
         actor=actor,
         action=AuditEvent.Action.ASSIGNED,
         before=before,
         fields=["owner", "team"],
     )
+    if owner is not None and owner != actor:
+        tell_new_owner(lead, owner, why=f"Assigned by {actor}.")
+    return lead
 
 
 @transaction.atomic

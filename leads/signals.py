@@ -5,3 +5,8 @@ from django.dispatch import Signal
 
 # A lead changed hands: lead, old_owner_id, new_owner (None: back to the pool).
 lead_owner_changed = Signal()
+
+# Something arrived from outside (``leads.capture.services.Inquiry``) that is not a known
+# lead's: inquiry, step ("thread": a reply to an email logged elsewhere; "person": the
+# sender may be a known contact). A receiver that takes it answers with a ``Captured``.
+inquiry_received = Signal()

@@ -1,0 +1,67 @@
+"""What the deals app answers when the lead record asks: an inquiry from outside that
+belongs on a deal (``leads.signals.inquiry_received``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from django.dispatch import receiver
+
+from crm.models import Notification
+from crm.notifications import notify
+from deals.models import Deal, DealNote, Stage
+from leads.capture.services import ATTACHED, Captured, Inquiry
+from leads.signals import inquiry_received
+
+
+def _thread_deal(inquiry: Inquiry) -> Deal | None:
+    note = (
+        DealNote.objects.filter(message_id__in=[m for m in inquiry.thread if m])
+        .select_related("deal__owner")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    return note.deal if note else None
+
+
+def _contacts_open_deal(inquiry: Inquiry) -> Deal | None:
+    """The newest open deal of a contact with the sender's email (or normalised phone)."""
+    conditions = [Q(contact__email__iexact=inquiry.email)] if inquiry.email else []
+    if inquiry.phone_normalized:
+        conditions.append(Q(contact__phone_normalized=inquiry.phone_normalized))
+    open_deals = Deal.objects.filter(stage__kind=Stage.Kind.OPEN).select_related("owner")
+    for condition in conditions:
+        deal = open_deals.filter(condition).order_by("-created_at", "-pk").first()
+        if deal is not None:
+            return deal
+    return None
+
+
+@receiver(inquiry_received)
+def attach_inquiry_to_deal(
+    sender: Any, inquiry: Inquiry, step: str, **kwargs: Any
+) -> Captured | None:
+    deal = _thread_deal(inquiry) if step == "thread" else _contacts_open_deal(inquiry)
+    if deal is None:
+        return None
+    note = DealNote.objects.create(
+        deal=deal,
+        kind=inquiry.note_kind,
+        body=inquiry.body,
+        author=None,
+        message_id=inquiry.message_id[:255],
+        **({"created_at": inquiry.at} if inquiry.at else {}),
+    )
+    told = []
+    if deal.owner is not None and deal.owner.is_active:
+        notify(
+            user=deal.owner,
+            kind=Notification.Kind.INQUIRY,
+            key=f"inquiry:deal-note:{note.pk}",
+            title=f"{deal.title}: a message came in ({inquiry.label})",
+            url=deal.get_absolute_url(),
+            target=deal,
+        )
+        told.append(deal.owner.pk)
+    return Captured(status=ATTACHED, deal_id=deal.pk, note_id=note.pk, told=told)

@@ -224,7 +224,12 @@ class AssignForm(VersionRequired, forms.Form):
 
 
 class BulkForm(forms.Form):
-    ACTIONS = [("assign", "Assign to"), ("status", "Change status to"), ("tag", "Add tag")]
+    ACTIONS = [
+        ("assign", "Assign to"),
+        ("status", "Change status to"),
+        ("tag", "Add tag"),
+        ("route", "Run the assignment rules"),
+    ]
 
     action = forms.ChoiceField(choices=ACTIONS)
     leads = forms.TypedMultipleChoiceField(coerce=int)  # choices: the ids on the page

@@ -36,6 +36,8 @@ ALREADY_IN_STATUS = "The lead is already {status}."
 CLAIM_FIRST = "Claim this lead before working on it."
 NOT_YOUR_LEAD = "This belongs to {owner}; ask a manager to reassign it."
 ASSIGN_NOT_ALLOWED = "Only managers and admins can assign leads to someone."
+ROUTE_ONLY_UNASSIGNED = "It has an owner already; the rules route only unassigned leads."
+ROUTE_ONLY_OPEN = "It is closed; the rules route only open leads."
 ASSIGNEE_OUT_OF_SCOPE = "{user} is not in a team you manage."
 ASSIGNEE_INACTIVE = "{user} is deactivated and cannot own leads."
 ALREADY_CLAIMED = "{owner} claimed this lead a moment ago."
@@ -472,6 +474,37 @@ def lead_assign_owner(
 
 
 @transaction.atomic
+def lead_route(*, lead: Lead, actor: User) -> Lead:
+    """Run the assignment rules on a lead waiting in the pool (managers and admins). A
+    lead no rule can place stays where it is, with the reason as the refusal."""
+    if not can_assign(actor):
+        raise ValidationError(ASSIGN_NOT_ALLOWED)
+    lead = _locked(lead, None)
+    if lead.owner_id is not None:
+        raise ValidationError(ROUTE_ONLY_UNASSIGNED)
+    if not lead.is_open:
+        raise ValidationError(ROUTE_ONLY_OPEN)
+    decision = route(lead, tags=list(lead.tags.all()))
+    if decision.owner is None:
+        raise ValidationError(decision.reason)
+    before = snapshot(lead, ["owner", "team"])
+    lead_owner_changed.send(Lead, lead=lead, old_owner_id=None, new_owner=decision.owner)
+    lead.owner = decision.owner
+    rule_team = decision.rule.team_id if decision.rule is not None else None
+    lead.team_id = rule_team or _team_for(decision.owner, None) or lead.team_id
+    lead = save_with_history(
+        lead,
+        actor=actor,
+        action=AuditEvent.Action.ASSIGNED,
+        before=before,
+        fields=["owner", "team"],
+        note=decision.reason,
+    )
+    tell_new_owner(lead, decision.owner, why=decision.reason)
+    return lead
+
+
+@transaction.atomic
 def lead_claim(*, lead: Lead, actor: User) -> Lead:
     """Take an unassigned lead from the pool. First come, first served."""
     locked = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
@@ -641,6 +674,7 @@ def lead_bulk_apply(
             lead=lead, actor=actor, status=params["status"], reason=params.get("reason")
         ),
         "tag": lambda lead: lead_add_tags(lead=lead, actor=actor, tags=[params["tag"]]),
+        "route": lambda lead: lead_route(lead=lead, actor=actor),
     }
     service = services[action]
     result = BulkResult()

@@ -241,7 +241,7 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         params["reason"] = (
             LostReason.objects.filter(pk=data["reason"]).first() if data["reason"] else None
         )
-    else:
+    elif data["action"] == "tag":
         params["tag"] = get_object_or_404(Tag, pk=data["tag"])
     result = services.lead_bulk_apply(actor=user, leads=leads, action=data["action"], **params)
     missing = len(ids) - len(leads)

@@ -90,6 +90,11 @@ def browser() -> Iterator[Any]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
+            from playwright.sync_api import expect
+
+            # On a busy two-core machine the live server can take longer than Playwright's
+            # 5 s default to answer an htmx swap; a real failure still fails, later.
+            expect.set_options(timeout=15_000)
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             yield browser
             browser.close()

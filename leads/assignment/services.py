@@ -93,8 +93,9 @@ def _to_person(rule: AssignmentRule) -> Decision:
 def _round_robin(rule: AssignmentRule) -> Decision:
     """The next active member with room after the one who got the last lead. The rule's
     row is locked until the caller's transaction ends, so concurrent leads take turns."""
-    locked = AssignmentRule.objects.select_for_update().select_related("team").get(pk=rule.pk)
-    team = locked.team
+    locked = AssignmentRule.objects.select_for_update(of=("self",)).select_related("team")
+    rule = locked.get(pk=rule.pk)
+    team = rule.team
     assert team is not None  # noqa: S101
     members = list(
         User.objects.filter(
@@ -106,7 +107,7 @@ def _round_robin(rule: AssignmentRule) -> Decision:
     if not members:
         return Decision(None, f"Rule “{rule.name}”: {team} has no active members.", rule)
     counts = open_lead_counts(members)
-    after = locked.last_assigned_id or 0
+    after = rule.last_assigned_id or 0
     turn = [m for m in members if m.pk > after] + [m for m in members if m.pk <= after]
     chosen = next((m for m in turn if _has_room(m, counts)), None)
     if chosen is None:

@@ -71,6 +71,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "first_name", "last_name", "timezone")}),
         ("Access", {"fields": ("role", "is_active")}),
+        ("Leads", {"fields": ("lead_capacity",)}),
         ("History", {"fields": ("last_login", "date_joined", "invitation_sent_at")}),
     )
     add_fieldsets = (

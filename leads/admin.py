@@ -2,6 +2,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -11,6 +12,7 @@ from django.urls import reverse
 from accounts.models import TIMEZONE_CHOICES
 from crm.admin import ReadOnlyAdmin
 from leads.models import (
+    AssignmentRule,
     Lead,
     LeadSettings,
     LostReason,
@@ -44,6 +46,87 @@ class LeadAdmin(ReadOnlyAdmin):
     search_fields = ["number", "email"]
     show_full_result_count = False
     list_select_related = ["owner"]
+
+
+def _channel_choices(label: str, model: str) -> list[tuple[int, str]]:
+    """The web forms or mailboxes a rule may name (their apps sit above the rules')."""
+    if not apps.is_installed(f"leads.{label}"):
+        return []
+    found = apps.get_model(label, model)._default_manager.order_by("name")
+    return [(row.pk, str(row)) for row in found]
+
+
+class AssignmentRuleForm(forms.ModelForm):
+    web_form_ids = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, label="Web forms", help_text="It came in through one of these."
+    )
+    mailbox_ids = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, label="Mailboxes", help_text="It came in to one of these."
+    )
+
+    class Meta:
+        model = AssignmentRule
+        fields = [
+            "name",
+            "position",
+            "is_active",
+            "sources",
+            "web_form_ids",
+            "mailbox_ids",
+            "countries",
+            "region",
+            "tags",
+            "min_value",
+            "max_value",
+            "user",
+            "team",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        web_forms = self.fields["web_form_ids"]
+        mailboxes = self.fields["mailbox_ids"]
+        assert isinstance(web_forms, forms.TypedMultipleChoiceField)  # noqa: S101
+        assert isinstance(mailboxes, forms.TypedMultipleChoiceField)  # noqa: S101
+        web_forms.choices = _channel_choices("webforms", "WebForm")
+        mailboxes.choices = _channel_choices("inbound", "Mailbox")
+
+
+@admin.register(AssignmentRule)
+class AssignmentRuleAdmin(admin.ModelAdmin):
+    """Who new leads nobody owns go to: the first active rule, in order, whose every set
+    condition matches. Its lead's history says which rule placed it."""
+
+    form = AssignmentRuleForm
+    list_display = ["name", "position", "is_active", "target", "last_assigned"]
+    list_editable = ["position", "is_active"]
+    list_select_related = ["user", "team", "last_assigned"]
+    filter_horizontal = ["sources", "tags"]
+    readonly_fields = ["last_assigned"]
+    fieldsets = (
+        (None, {"fields": ("name", "position", "is_active")}),
+        (
+            "When a new lead nobody owns… (empty: any)",
+            {
+                "fields": (
+                    "sources",
+                    "web_form_ids",
+                    "mailbox_ids",
+                    "countries",
+                    "region",
+                    "tags",
+                    ("min_value", "max_value"),
+                )
+            },
+        ),
+        ("…give it to", {"fields": ("user", "team", "last_assigned")}),
+    )
+
+    @admin.display(description="Goes to")
+    def target(self, rule: AssignmentRule) -> str:
+        if rule.user_id is not None:
+            return str(rule.user)
+        return f"{rule.team} (round-robin)"
 
 
 WEEKDAYS = [

@@ -283,3 +283,21 @@ def test_round_robin_is_fair_with_two_threads_at_once() -> None:
     names = [note.rsplit("→ ", 1)[1] for note in by_event]
     assert all(a != b for a, b in itertools.pairwise(names))
     assert {str(p) for p in people} == set(names)
+
+
+def test_an_admin_writes_a_rule_in_the_admin(admin: User, inside: Team, rep: User) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin)
+    url = "/admin/leads/assignmentrule/add/"
+    assert client.get(url).status_code == 200
+    data = {"name": "DACH inbound", "position": "1", "is_active": "on", "countries": ["DE", "AT"]}
+    both = client.post(url, {**data, "user": rep.pk, "team": inside.pk})
+    assert both.status_code == 200  # one target, not two
+    assert not AssignmentRule.objects.exists()
+    response = client.post(url, {**data, "team": inside.pk})
+    assert response.status_code == 302
+    rule = AssignmentRule.objects.get()
+    assert (rule.team, list(map(str, rule.countries))) == (inside, ["AT", "DE"])
+    assert "DACH inbound" in client.get("/admin/leads/assignmentrule/").content.decode()

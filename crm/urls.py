@@ -20,6 +20,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("deals/", include("deals.urls")),
     path("tasks/", include("crm.followups.urls")),
+    path("inbound/", include("leads.inbound.urls")),
     path("notifications/", include((notification_urls, "notifications"))),
     path("admin/", admin.site.urls),
 ]

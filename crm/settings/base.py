@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "leads",
     "deals",
     "crm.followups",
+    "leads.inbound",
 ]
 
 MIDDLEWARE = [

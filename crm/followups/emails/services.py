@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, make_msgid
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
@@ -234,20 +235,24 @@ def _checked(to: str, subject: str, body: str) -> Outgoing:
     return Outgoing(to=to, subject=subject[:SUBJECT_MAX_LENGTH], body=body)
 
 
-def _send(outgoing: Outgoing, actor: User) -> None:
-    """Hand the message to the mail server now, so the user learns at once if it failed."""
+def _send(outgoing: Outgoing, actor: User) -> str:
+    """Hand the message to the mail server now, so the user learns at once if it failed.
+    Returns its Message-ID, which the logged note keeps so that replies find their record."""
+    message_id = make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "crm.localhost")
     message = EmailMessage(
         subject=outgoing.subject,
         body=outgoing.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[outgoing.to],
         reply_to=[actor.email],
+        headers={"Message-ID": message_id},
     )
     try:
         message.send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as error:
         reason = str(error).strip() or error.__class__.__name__
         raise ValidationError(EMAIL_SEND_FAILED.format(reason=reason)) from error
+    return message_id
 
 
 def _logged_body(outgoing: Outgoing) -> str:
@@ -265,7 +270,7 @@ def lead_send_email(*, lead: Lead, actor: User, to: str, subject: str, body: str
     require_work(actor, locked)
     if locked.status == Lead.Status.CONVERTED:
         raise ValidationError(CONVERTED_IS_READ_ONLY)
-    _send(outgoing, actor)
+    message_id = _send(outgoing, actor)
     note = lead_add_note(
         lead=locked,
         actor=actor,
@@ -273,6 +278,8 @@ def lead_send_email(*, lead: Lead, actor: User, to: str, subject: str, body: str
         body=_logged_body(outgoing),
         outcome=f"Sent to {outgoing.to}"[:200],
     )
+    note.message_id = message_id
+    note.save(update_fields=["message_id"])
     locked.refresh_from_db(fields=["version"])
     audit(
         target=locked,
@@ -292,8 +299,10 @@ def deal_send_email(*, deal: Deal, actor: User, to: str, subject: str, body: str
     outgoing = _checked(to, subject, body)
     locked = Deal.objects.select_for_update(of=("self",)).select_related("owner").get(pk=deal.pk)
     require_work(actor, locked)
-    _send(outgoing, actor)
+    message_id = _send(outgoing, actor)
     note = deal_add_note(deal=locked, actor=actor, kind="email", body=_logged_body(outgoing))
+    note.message_id = message_id
+    note.save(update_fields=["message_id"])
     audit(
         target=locked,
         actor=actor,

@@ -1,0 +1,1 @@
+"""``ingest_email``: a message piped in from a mail server."""

@@ -50,7 +50,16 @@ ROLE_CAPABILITIES: dict[Role, set[Capability]] = {
 }
 
 # Apps whose models admins manage in the Django admin (users, teams, and later settings).
-ADMIN_MODEL_APPS = ["accounts", "auth", "leads", "deals", "followups", "axes"]
+ADMIN_MODEL_APPS = [
+    "accounts",
+    "auth",
+    "leads",
+    "deals",
+    "followups",
+    "webforms",
+    "inbound",
+    "axes",
+]
 
 
 def sync_role_groups() -> None:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("deals/", include("deals.urls")),
     path("tasks/", include("crm.followups.urls")),
     path("inbound/", include("leads.inbound.urls")),
+    path("f/", include("leads.webforms.urls")),
     path("notifications/", include((notification_urls, "notifications"))),
     path("admin/", admin.site.urls),
 ]

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "deals",
     "crm.followups",
     "leads.inbound",
+    "leads.webforms",
 ]
 
 MIDDLEWARE = [
@@ -216,7 +217,10 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 # Count failures per account, not per spelling: "USER@x" and " user@x " are one login.
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+# How many proxies in front of the app append to X-Forwarded-For (0: none; the client's
+# address is REMOTE_ADDR). The lockout and the web forms' rate limits read it.
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT
 AXES_VERBOSE = False
 
 # --- Security headers ---------------------------------------------------------------------
@@ -305,3 +309,12 @@ NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "5")
 NOTIFICATION_RETRY_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_SECONDS", "60"))
 # Currency of new deals (ISO 4217).
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
+
+# --- Web forms (leads.webforms) -----------------------------------------------------------
+# A person takes seconds to fill a form in; a robot posts at once.
+WEBFORM_MIN_FILL_SECONDS = float(os.environ.get("WEBFORM_MIN_FILL_SECONDS", "3"))
+# (submissions, seconds): per client address and form, and per form from everyone.
+WEBFORM_RATE_PER_ADDRESS = (int(os.environ.get("WEBFORM_RATE_PER_ADDRESS", "20")), 600)
+WEBFORM_RATE_PER_FORM = (int(os.environ.get("WEBFORM_RATE_PER_FORM", "6000")), 600)
+# A form's post is a few kilobytes; anything far above is not a person typing.
+WEBFORM_MAX_BODY_BYTES = 64 * 1024

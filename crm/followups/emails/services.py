@@ -7,7 +7,6 @@ an attribute, call a method or load a tag library. What it cannot name stays vis
 
 from __future__ import annotations
 
-import re
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from django.db.models import Q
 from django.utils.timezone import now
 
 from accounts.models import Membership, User
+from crm import placeholders
 from crm.followups.models import EmailTemplate
 from crm.models import AuditEvent, audit, save_checked
 from leads.models import Lead, LeadNote
@@ -45,8 +45,7 @@ TEMPLATE_NOT_YOURS = "Only the person who wrote a template can change it."
 
 SUBJECT_MAX_LENGTH = 200
 
-# ``{{ name.field }}``, spaces optional. Anything else between braces is left alone.
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}")
+PLACEHOLDER = placeholders.PLACEHOLDER
 
 # Every name a template may use, with what it means (the template pages list them).
 PLACEHOLDERS: dict[str, str] = {
@@ -141,22 +140,13 @@ def placeholder_values(
 
 def unknown_placeholders(*texts: str) -> list[str]:
     """The placeholders in ``texts`` that are not on the list, as written, in order."""
-    found: list[str] = []
-    for text in texts:
-        for match in PLACEHOLDER.finditer(text):
-            if match.group(1) not in PLACEHOLDERS and match.group(0) not in found:
-                found.append(match.group(0))
-    return found
+    return placeholders.unknown_placeholders(*texts, known=PLACEHOLDERS)
 
 
 def render_placeholders(text: str, values: dict[str, str]) -> str:
     """Replace the known placeholders; unknown ones stay as written, for the user to see."""
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return values[name] if name in PLACEHOLDERS else match.group(0)
-
-    return PLACEHOLDER.sub(replace, text)
+    known = {name: value for name, value in values.items() if name in PLACEHOLDERS}
+    return placeholders.render_placeholders(text, known)
 
 
 def render_template(template: EmailTemplate, values: dict[str, str]) -> Rendered:

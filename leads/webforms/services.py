@@ -1,0 +1,127 @@
+"""From a valid submission to a lead (or an activity on a known one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils.timezone import now
+
+from crm.models import Notification
+from crm.notifications import RenderedEmail, notify
+from crm.placeholders import render_placeholders, unknown_placeholders
+from leads.capture.services import WEB_FORM, Captured, Inquiry, capture_inquiry
+from leads.models import Source
+from leads.webforms.models import WebForm
+
+# What an acknowledgement may name.
+ACK_PLACEHOLDERS = {
+    "lead.first_name": "The visitor's first name",
+    "lead.last_name": "The visitor's last name",
+    "lead.full_name": "The visitor's full name",
+    "lead.company": "The visitor's company",
+    "form.name": "The form's name",
+}
+LEAD_FIELDS = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "website",
+    "country",
+    "budget",
+    "authority",
+    "need",
+    "timeline",
+]
+DEFAULT_SOURCE = "Web form"
+
+
+@dataclass
+class Submitted:
+    captured: Captured
+    acknowledged: bool
+
+
+def ack_problems(form: WebForm) -> list[str]:
+    return unknown_placeholders(form.ack_subject, form.ack_body, known=ACK_PLACEHOLDERS)
+
+
+def _ack_values(form: WebForm, data: dict[str, Any]) -> dict[str, str]:
+    first, last = str(data.get("first_name") or ""), str(data.get("last_name") or "")
+    return {
+        "lead.first_name": first,
+        "lead.last_name": last,
+        "lead.full_name": f"{first} {last}".strip(),
+        "lead.company": str(data.get("company") or ""),
+        "form.name": form.name,
+    }
+
+
+def acknowledgement(form: WebForm, data: dict[str, Any]) -> RenderedEmail:
+    values = _ack_values(form, data)
+    subject = " ".join(render_placeholders(form.ack_subject, values).split())
+    return RenderedEmail(subject=subject[:255], text=render_placeholders(form.ack_body, values))
+
+
+def form_source(form: WebForm) -> Source:
+    if form.source is not None:
+        return form.source
+    return Source.objects.get_or_create(name=DEFAULT_SOURCE)[0]
+
+
+@transaction.atomic
+def submission_accept(
+    *, form: WebForm, data: dict[str, Any], tracking: dict[str, str]
+) -> Submitted:
+    """A person's submission that passed every check: capture it, count it, and queue
+    the acknowledgement (sent by the outbox after the commit, once)."""
+    at = now()
+    fields: dict[str, Any] = {
+        name: data[name] for name in LEAD_FIELDS if name in data and data[name] not in (None, "")
+    }
+    fields["source"] = form_source(form)
+    fields.update({name: value for name, value in tracking.items() if value})
+    label = f"Web form “{form.name}”"
+    if data.get("consent"):
+        fields.update(
+            marketing_consent=True,
+            consent_at=at,
+            consent_source=label[:100],
+            consent_text=form.consent_text,
+        )
+    captured = capture_inquiry(
+        Inquiry(
+            channel=WEB_FORM,
+            label=label,
+            fields=fields,
+            message=str(data.get("message") or ""),
+            team=form.team,
+            tags=list(form.tags.all()),
+            web_form_id=form.pk,
+            at=at,
+        )
+    )
+    WebForm.objects.filter(pk=form.pk).update(submissions=F("submissions") + 1)
+    email = str(data.get("email") or "").strip().lower()
+    acknowledged = False
+    if form.acknowledge and email:
+        rendered = acknowledgement(form, data)
+        acknowledged = (
+            notify(
+                user=None,
+                email_to=email,
+                kind=Notification.Kind.ACKNOWLEDGEMENT,
+                key=f"webform:{form.pk}:ack:{captured.note_id}",
+                title=rendered.subject[:200],
+                email=rendered,
+                target=captured.lead,
+                at=at,
+            )
+            is not None
+        )
+    return Submitted(captured=captured, acknowledged=acknowledged)

@@ -12,6 +12,7 @@ from crm.models import Notification
 from crm.notifications import notify
 from deals.models import Deal, DealNote, Stage
 from leads.capture.services import ATTACHED, Captured, Inquiry
+from leads.inbound.services import notification_thread_target
 from leads.signals import inquiry_received
 
 
@@ -22,7 +23,11 @@ def _thread_deal(inquiry: Inquiry) -> Deal | None:
         .order_by("-created_at", "-pk")
         .first()
     )
-    return note.deal if note else None
+    if note is not None:
+        return note.deal
+    # A reply to an email of the CRM's outbox about this deal (a reminder, an alert).
+    deal_id = notification_thread_target(inquiry.thread, "deals", "deal")
+    return Deal.objects.select_related("owner").filter(pk=deal_id).first() if deal_id else None
 
 
 def _contacts_open_deal(inquiry: Inquiry) -> Deal | None:

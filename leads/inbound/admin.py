@@ -77,8 +77,8 @@ class InboundEmailAdmin(ReadOnlyAdmin):
     @admin.action(description="Re-process the selected messages", permissions=["view"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet[InboundEmail]) -> None:
         done, skipped = [], 0
-        for inbound in queryset.only("pk"):
-            result = services.inbound_email_reprocess(inbound=inbound)
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            result = services.inbound_email_reprocess(pk=pk)
             if result is None:
                 skipped += 1
             else:

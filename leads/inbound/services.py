@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -112,11 +113,17 @@ def endpoint_url(token: str) -> str:
 
 
 def inbound_email_receive(
-    *, mailbox: Mailbox, raw: bytes, size: int | None = None, refuse: str = ""
+    *,
+    mailbox: Mailbox,
+    raw: bytes,
+    size: int | None = None,
+    refuse: str = "",
+    received_at: datetime | None = None,
 ) -> Outcome:
     """Store the message (its own transaction: whatever happens next, it is kept), then
     process it. ``size`` is what was received when ``raw`` was cut to the cap; ``refuse``
-    rejects it with that reason without reading it."""
+    rejects it with that reason without reading it; ``received_at`` is now unless given
+    (the demo's messages arrived earlier)."""
     size = len(raw) if size is None else size
     if size > MAX_MESSAGE_BYTES and not refuse:
         refuse = TOO_LARGE.format(size=size, limit=MAX_MESSAGE_BYTES)
@@ -130,6 +137,7 @@ def inbound_email_receive(
         with transaction.atomic():
             inbound = InboundEmail.objects.create(
                 mailbox=mailbox,
+                received_at=received_at or now(),
                 raw=raw,
                 size=size,
                 message_id=message_id,
@@ -233,19 +241,32 @@ def _capture(inquiry: Inquiry) -> Captured:
     return capture_inquiry(inquiry)
 
 
-def notification_thread_lead(message_ids: Sequence[str]) -> Lead | None:
-    """The lead of a notification whose Message-ID (``crm.notifications.message_id``) is
-    in the thread."""
+def notification_thread_target(
+    message_ids: Sequence[str], app_label: str, model: str
+) -> int | None:
+    """The id of the record (a lead, a deal) that a notification in the thread was about:
+    its email's Message-ID is ``crm.notifications.message_id``, on this site's host."""
     domain = re.escape(urlsplit(settings.SITE_URL).hostname or "crm.localhost")
     pattern = re.compile(rf"^<notification-(\d{{1,18}})@{domain}>$", re.IGNORECASE)
     pks = [int(found.group(1)) for m in message_ids if (found := pattern.match(m))]
     if not pks:
         return None
-    notifications = Notification.objects.filter(pk__in=pks, target_id__isnull=False)
-    targets = notifications.filter(
-        target_type__app_label="leads", target_type__model="lead"
-    ).values("target_id")
-    return Lead.objects.filter(pk__in=targets).order_by("-pk").first()
+    return (
+        Notification.objects.filter(
+            pk__in=pks,
+            target_id__isnull=False,
+            target_type__app_label=app_label,
+            target_type__model=model,
+        )
+        .order_by("-pk")
+        .values_list("target_id", flat=True)
+        .first()
+    )
+
+
+def notification_thread_lead(message_ids: Sequence[str]) -> Lead | None:
+    lead_id = notification_thread_target(message_ids, "leads", "lead")
+    return Lead.objects.filter(pk=lead_id).first() if lead_id is not None else None
 
 
 # --- The lead it would be ---------------------------------------------------------------------
@@ -297,13 +318,13 @@ def note_text(parsed: Parsed, pk: int) -> str:
 # --- Again ------------------------------------------------------------------------------------
 
 
-def inbound_email_reprocess(*, inbound: InboundEmail) -> InboundEmail | None:
+def inbound_email_reprocess(*, pk: int) -> InboundEmail | None:
     """Process a failed (or never processed) message again; None if it is not one."""
     with transaction.atomic():
         locked = (
             InboundEmail.objects.select_for_update(of=("self",))
             .select_related("mailbox", "mailbox__team")
-            .filter(pk=inbound.pk, status__in=REPROCESSABLE)
+            .filter(pk=pk, status__in=REPROCESSABLE)
             .first()
         )
         if locked is None:

@@ -213,11 +213,11 @@ def test_a_processing_failure_is_failed_and_kept_then_reprocessed(
     assert not Lead.objects.exists()
 
     monkeypatch.undo()
-    again = services.inbound_email_reprocess(inbound=inbound)
+    again = services.inbound_email_reprocess(pk=inbound.pk)
     assert again is not None
     assert (again.status, again.attempts, again.reason) == (Status.CREATED, 2, "")
     assert again.lead == Lead.objects.get()
-    assert services.inbound_email_reprocess(inbound=inbound) is None  # done: not twice
+    assert services.inbound_email_reprocess(pk=inbound.pk) is None  # done: not twice
 
 
 def test_a_deleted_mailbox_keeps_its_messages(mailbox: Mailbox, make_message: MakeMessage) -> None:

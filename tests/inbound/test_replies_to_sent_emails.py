@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.test import Client
 
 from accounts.models import User
 from crm.followups.emails import services as emails
+from crm.notifications import message_id as notification_message_id
+from crm.notifications import notify
 from deals.models import DealNote
 from leads.inbound import services
 from leads.inbound.models import Mailbox
@@ -57,3 +60,20 @@ def test_an_email_sent_from_a_deal_keeps_its_message_id_and_the_reply_threads(
     outcome = services.inbound_email_receive(mailbox=mailbox, raw=reply)
     assert (outcome.status, outcome.deal, outcome.lead) == ("attached", deal.pk, None)
     assert DealNote.objects.filter(deal=deal, kind="email_in").count() == 1
+
+
+def test_a_reply_to_a_notification_about_a_deal_threads_onto_the_deal(
+    rep: User, mailbox: Mailbox, make_message: MakeMessage
+) -> None:
+    deal = make_deal(rep, email="buyer@acme.test")
+    sent = notify(user=rep, kind="inquiry", key="d:1", title="Deal", url="/", target=deal)
+    reply = make_message(
+        sender="stranger@else.test", headers={"In-Reply-To": notification_message_id(sent.pk)}
+    )
+    outcome = services.inbound_email_receive(mailbox=mailbox, raw=reply)
+    assert (outcome.status, outcome.deal) == ("attached", deal.pk)
+    assert DealNote.objects.filter(deal=deal, kind="email_in").count() == 1
+    client = Client()
+    client.force_login(rep)
+    page = client.get(deal.get_absolute_url()).content.decode()
+    assert f"Email received</span> from {deal.contact.full_name}" in page

@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from accounts import demo
 from crm.followups import demo as demo_tasks
 from deals import demo as demo_deals
-from deals.models import Deal
+from deals.models import Deal, Stage
 from leads import demo as demo_leads
+from leads.inbound import demo as demo_inbound
 from leads.models import Lead
 
 DEFAULT_PASSWORD = "demo-crm-2026"  # noqa: S105  (a demo login, printed on purpose)
@@ -36,11 +37,22 @@ class Command(BaseCommand):
         deals, deal_leads = demo_deals.seed_deals(**cast)
         created += deal_leads
         demo_tasks.seed_tasks(**cast)  # follow-ups on those leads and deals
+        buyer = (
+            Deal.objects.filter(stage__kind=Stage.Kind.OPEN, contact__email__endswith=".example")
+            .order_by("pk")
+            .values_list("contact__email", flat=True)
+            .first()
+        )
+        mailbox, mailed = demo_inbound.seed_mailbox(
+            manager=cast["manager"], deal_contact=buyer or ""
+        )
+        created += mailed
         total = Lead.objects.count()
         made = f"{created} demo leads created" if created else "demo leads were already there"
         self.stdout.write(f"Leads: {total} in the database ({made}).")
         made = f"{deals} demo deals created" if deals else "demo deals were already there"
         self.stdout.write(f"Deals: {Deal.objects.count()} in the database ({made}).")
+        self.stdout.write(mailbox)
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Sign in with:"))
         for user in users:
             role = user.role.label if user.role else "no role"

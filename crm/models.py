@@ -86,12 +86,14 @@ def audit(
     )
 
 
-def save_checked(instance: Any, **save_kwargs: Any) -> None:
+def save_checked(instance: Any, *, savepoint: bool = True, **save_kwargs: Any) -> None:
     """Save, letting PostgreSQL check the model's constraints (Django's ``full_clean``
     would ask with one query per constraint) and turning a violation into the
-    constraint's own message, so the caller still gets a ValidationError, not a 500."""
+    constraint's own message, so the caller still gets a ValidationError, not a 500.
+    ``savepoint=False`` saves the savepoint's two queries where no violation is expected
+    (or the caller's transaction ends on one anyway)."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             instance.save(**save_kwargs)
     except IntegrityError as error:
         name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.dispatch import receiver
 
 from crm.models import Notification
@@ -31,16 +31,25 @@ def _thread_deal(inquiry: Inquiry) -> Deal | None:
 
 
 def _contacts_open_deal(inquiry: Inquiry) -> Deal | None:
-    """The newest open deal of a contact with the sender's email (or normalised phone)."""
+    """The newest open deal of a contact with the sender's email (else normalised phone).
+    One query."""
     conditions = [Q(contact__email__iexact=inquiry.email)] if inquiry.email else []
     if inquiry.phone_normalized:
         conditions.append(Q(contact__phone_normalized=inquiry.phone_normalized))
-    open_deals = Deal.objects.filter(stage__kind=Stage.Kind.OPEN).select_related("owner")
-    for condition in conditions:
-        deal = open_deals.filter(condition).order_by("-created_at", "-pk").first()
-        if deal is not None:
-            return deal
-    return None
+    if not conditions:
+        return None
+    match = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
+    by_email = (
+        Case(When(contact__email__iexact=inquiry.email, then=Value(0)), default=Value(1))
+        if inquiry.email
+        else Value(1)
+    )
+    return (
+        Deal.objects.filter(match, stage__kind=Stage.Kind.OPEN)
+        .select_related("owner")
+        .order_by(by_email, "-created_at", "-pk")
+        .first()
+    )
 
 
 @receiver(inquiry_received)

@@ -16,7 +16,7 @@ from django.utils.timezone import now
 from accounts.models import Membership, Scope, Team, User, access_scope
 from accounts.roles import Capability
 from crm.models import AuditEvent, Notification, audit, save_checked
-from crm.notifications import notify
+from crm.notifications import build_notification, notify_many
 from leads.assignment.services import Routing, route
 from leads.models import Lead, LeadNote, LeadSettings, LostReason, Tag
 from leads.phones import normalize_phone
@@ -281,8 +281,7 @@ def status_moves(lead: Lead, user: User) -> list[str]:
 # --- Services ---------------------------------------------------------------------------
 
 
-@transaction.atomic
-def lead_create(
+def lead_create_here(
     *,
     actor: User | None,
     owner: User | None = None,
@@ -299,7 +298,11 @@ def lead_create(
     rule finds one, the team's managers are.
 
     ``actor`` None: the lead arrived by itself (a web form, an email, see
-    ``leads.capture``); ``team`` is the pool it falls into if nobody owns it."""
+    ``leads.capture``); ``team`` is the pool it falls into if nobody owns it.
+
+    This is ``lead_create`` without a transaction (or savepoint) of its own, for a caller
+    whose transaction ends on any error (``leads.capture``); everyone else calls
+    ``lead_create``."""
     if actor is not None and owner is not None and owner != actor:
         if not can_assign(actor):
             raise ValidationError(ASSIGN_NOT_ALLOWED)
@@ -317,9 +320,9 @@ def lead_create(
     lead = Lead(**data, owner=owner, created_by=actor)
     lead.email = lead.email.strip().lower()
     lead.phone_normalized = normalize_phone(lead.phone, str(lead.country or ""))
-    if actor is not None:
-        tags = [*tags, *tags_named(actor=actor, names=new_tags)]
     tags = list(tags)
+    if actor is not None and new_tags:
+        tags += tags_named(actor=actor, names=new_tags)
     decision = None
     if owner is None:
         decision = route(lead, tags=tags, routing=routing)
@@ -332,13 +335,20 @@ def lead_create(
         lead.team_id = _team_for(owner, actor)
     if lead.status == Status.NEW:
         lead.sla_due_at = contact_deadline(lead.created_at)
+    # The related records were handed over as loaded rows: no query to check each exists.
+    given = ["search", "owner", "created_by", "team", "source", "lost_reason"]
     lead.full_clean(
-        exclude=["search"] if numbered_by_hand else ["search", "number"],
+        exclude=given if numbered_by_hand else [*given, "number"],
         validate_constraints=False,
     )
-    save_checked(lead)
+    # A number typed by hand may be taken (a constraint refuses it, and the caller may go
+    # on); the database's own numbers are not.
+    save_checked(lead, savepoint=numbered_by_hand)
     if tags:
-        lead.tags.add(*tags)
+        Through = Lead.tags.through
+        Through.objects.bulk_create(
+            [Through(lead_id=lead.pk, tag_id=tag.pk) for tag in {t.pk: t for t in tags}.values()]
+        )
     audit(
         target=lead,
         actor=actor,
@@ -352,35 +362,45 @@ def lead_create(
     return lead
 
 
+lead_create = transaction.atomic(lead_create_here)
+
+
 def tell_new_owner(lead: Lead, owner: User, *, why: str = "") -> None:
     """Whoever is given a lead (by a rule or by a manager) hears of it."""
-    notify(
-        user=owner,
-        kind=Notification.Kind.LEAD_RECEIVED,
-        key=f"lead:{lead.pk}:received:{owner.pk}:{lead.version}",
-        title=f"New lead for you: {lead.full_name or lead.number}"
-        + (f" ({lead.company})" if lead.company else ""),
-        body=why,
-        url=lead.get_absolute_url(),
-        target=lead,
+    notify_many(
+        [
+            build_notification(
+                user=owner,
+                kind=Notification.Kind.LEAD_RECEIVED,
+                key=f"lead:{lead.pk}:received:{owner.pk}:{lead.version}",
+                title=f"New lead for you: {lead.full_name or lead.number}"
+                + (f" ({lead.company})" if lead.company else ""),
+                body=why,
+                url=lead.get_absolute_url(),
+                target=lead,
+            )
+        ]
     )
 
 
 def tell_pool_managers(lead: Lead, *, why: str, actor: User | None = None) -> None:
     """A new lead no rule could route: the managers of its team (every team's, if it has
     none) hear that it waits in the pool; not the manager who just created it."""
-    for manager in Recipients().managers(lead.team_id):
-        if actor is not None and manager.pk == actor.pk:
-            continue
-        notify(
-            user=manager,
-            kind=Notification.Kind.UNROUTED,
-            key=f"lead:{lead.pk}:unrouted",
-            title=f"New lead in the pool: {lead.full_name or lead.number}",
-            body=why,
-            url=lead.get_absolute_url(),
-            target=lead,
-        )
+    notify_many(
+        [
+            build_notification(
+                user=manager,
+                kind=Notification.Kind.UNROUTED,
+                key=f"lead:{lead.pk}:unrouted",
+                title=f"New lead in the pool: {lead.full_name or lead.number}",
+                body=why,
+                url=lead.get_absolute_url(),
+                target=lead,
+            )
+            for manager in Recipients().managers(lead.team_id)
+            if actor is None or manager.pk != actor.pk
+        ]
+    )
 
 
 @transaction.atomic

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Count, Q
 
 from accounts.models import Membership, User
 from leads.models import AssignmentRule, Lead, Tag
@@ -29,8 +31,12 @@ class Decision:
     rule: AssignmentRule | None = None
 
 
-def _matches(rule: AssignmentRule, lead: Lead, tag_ids: set[int], routing: Routing) -> bool:
-    sources = {source.pk for source in rule.sources.all()}
+def _ids(values: list[int | None] | None) -> set[int]:
+    return {value for value in values or [] if value is not None}
+
+
+def _matches(rule: Any, lead: Lead, tag_ids: set[int], routing: Routing) -> bool:
+    sources = _ids(rule.source_ids)
     if sources and lead.source_id not in sources:
         return False
     if rule.web_form_ids and routing.web_form_id not in rule.web_form_ids:
@@ -41,7 +47,7 @@ def _matches(rule: AssignmentRule, lead: Lead, tag_ids: set[int], routing: Routi
         return False
     if rule.region and rule.region.strip().lower() != (lead.region or "").strip().lower():
         return False
-    tags = {tag.pk for tag in rule.tags.all()}
+    tags = _ids(rule.tag_ids)
     if tags and not tags & tag_ids:
         return False
     if rule.min_value is not None or rule.max_value is not None:
@@ -57,7 +63,16 @@ def _matches(rule: AssignmentRule, lead: Lead, tag_ids: set[int], routing: Routi
 
 def matching_rule(lead: Lead, tags: Sequence[Tag], routing: Routing) -> AssignmentRule | None:
     """The first active rule, in order, whose conditions all match the lead."""
-    rules = AssignmentRule.objects.filter(is_active=True).prefetch_related("sources", "tags")
+    # One query: each rule with the ids of its sources and tags.
+    rules = (
+        AssignmentRule.objects.filter(is_active=True)
+        .select_related("user")
+        .annotate(
+            source_ids=ArrayAgg("sources__id", distinct=True),
+            tag_ids=ArrayAgg("tags__id", distinct=True),
+        )
+        .order_by("position", "pk")
+    )
     tag_ids = {tag.pk for tag in tags}
     return next((rule for rule in rules if _matches(rule, lead, tag_ids, routing)), None)
 
@@ -97,16 +112,20 @@ def _round_robin(rule: AssignmentRule) -> Decision:
     rule = locked.get(pk=rule.pk)
     team = rule.team
     assert team is not None  # noqa: S101
+    # The members with how many open leads each owns, in one query.
+    open_leads = Q(leads__status__in=Lead.OPEN_STATUSES)
     members = list(
         User.objects.filter(
             is_active=True,
             memberships__team=team,
             memberships__role=Membership.Role.MEMBER,
-        ).order_by("pk")
+        )
+        .annotate(open_leads=Count("leads", filter=open_leads))
+        .order_by("pk")
     )
     if not members:
         return Decision(None, f"Rule “{rule.name}”: {team} has no active members.", rule)
-    counts = open_lead_counts(members)
+    counts = {member.pk: member.open_leads for member in members}
     after = rule.last_assigned_id or 0
     turn = [m for m in members if m.pk > after] + [m for m in members if m.pk <= after]
     chosen = next((m for m in turn if _has_room(m, counts)), None)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils.timezone import now
 
 from accounts.models import Team
@@ -17,7 +17,7 @@ from crm.notifications import notify
 from leads.assignment.services import Routing
 from leads.models import Lead, LeadNote, Tag
 from leads.phones import normalize_phone
-from leads.services import lead_create
+from leads.services import lead_create_here
 from leads.signals import inquiry_received
 from leads.sla.services import Recipients
 
@@ -93,16 +93,20 @@ def find_thread_lead(message_ids: Sequence[str]) -> Lead | None:
 
 def find_known_lead(email: str, phone_normalized: str) -> Lead | None:
     """The open lead this person already is: same email, else same normalised phone (the
-    most recently created if several)."""
+    most recently created if several). One query."""
     conditions = [Q(email=email)] if email else []
     if phone_normalized:
         conditions.append(Q(phone_normalized=phone_normalized))
-    open_leads = Lead.objects.filter(status__in=Lead.OPEN_STATUSES)
-    for condition in conditions:
-        lead = open_leads.filter(condition).order_by("-created_at", "-pk").first()
-        if lead is not None:
-            return lead
-    return None
+    if not conditions:
+        return None
+    match = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
+    by_email = Case(When(email=email, then=Value(0)), default=Value(1)) if email else Value(1)
+    return (
+        Lead.objects.filter(match, status__in=Lead.OPEN_STATUSES)
+        .select_related("owner")
+        .order_by(by_email, "-created_at", "-pk")
+        .first()
+    )
 
 
 def _tell(
@@ -158,11 +162,12 @@ def _answered_elsewhere(inquiry: Inquiry, step: str) -> Captured | None:
     return None
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def capture_inquiry(inquiry: Inquiry) -> Captured:
     """Attach the inquiry where it belongs, or create the lead it is. All in one
     transaction: the lead or note, the assignment, the history and the notifications
-    commit together (and the emails they cause are sent after the commit)."""
+    commit together (and the emails they cause are sent after the commit). Inside a
+    caller's transaction it takes no savepoint: any error ends that transaction too."""
     if inquiry.thread:
         lead = find_thread_lead(inquiry.thread)
         if lead is not None:
@@ -176,7 +181,7 @@ def capture_inquiry(inquiry: Inquiry) -> Captured:
     answer = _answered_elsewhere(inquiry, "person")
     if answer is not None:
         return answer
-    lead = lead_create(
+    lead = lead_create_here(
         actor=None,
         team=inquiry.team,
         tags=list(inquiry.tags),

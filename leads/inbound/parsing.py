@@ -222,7 +222,7 @@ def _classify(message: Message, from_address: str) -> str:
     if precedence in BULK_PRECEDENCE:
         return PRECEDENCE.format(value=precedence)
     for name in ("X-Autoreply", "X-Autorespond"):
-        if message.get(name) is not None:
+        if any(key.lower() == name.lower() for key in message):
             return AUTOREPLY_HEADER.format(header=name)
     if message.get_content_type() == "multipart/report":
         return BOUNCE
@@ -252,6 +252,23 @@ def _attachments(message: EmailMessage, body: Message | None) -> list[dict[str, 
 def parse(raw: bytes) -> Parsed:
     """Read a message; Malformed says why one cannot be read."""
     try:
+        return _parse(raw)
+    except Malformed:
+        raise
+    except (
+        IndexError,
+        AttributeError,
+        ValueError,
+        TypeError,
+        LookupError,
+        errors.MessageError,
+    ) as error:
+        # The standard library's header parser still trips over some malformed headers.
+        raise Malformed(UNREADABLE.format(error=f"{type(error).__name__}: {error}")) from error
+
+
+def _parse(raw: bytes) -> Parsed:
+    try:
         message = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception as error:
         raise Malformed(UNREADABLE.format(error=error)) from error
@@ -260,7 +277,7 @@ def parse(raw: bytes) -> Parsed:
     cut_short = any(
         isinstance(defect, errors.MissingHeaderBodySeparatorDefect) for defect in message.defects
     )
-    if not message.keys() or (cut_short and not message.get("From")):
+    if not message.keys() or (cut_short and not _raw_header(message, "From")):
         raise Malformed(NO_HEADERS)
     parsed = Parsed(
         subject=_header(message, "Subject")[:500],

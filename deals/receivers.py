@@ -33,14 +33,16 @@ def _thread_deal(inquiry: Inquiry) -> Deal | None:
 def _contacts_open_deal(inquiry: Inquiry) -> Deal | None:
     """The newest open deal of a contact with the sender's email (else normalised phone).
     One query."""
-    conditions = [Q(contact__email__iexact=inquiry.email)] if inquiry.email else []
+    # Contacts keep their email lowercased (deals.services), as the inquiry gives it: an
+    # exact match uses the email index.
+    conditions = [Q(contact__email=inquiry.email)] if inquiry.email else []
     if inquiry.phone_normalized:
         conditions.append(Q(contact__phone_normalized=inquiry.phone_normalized))
     if not conditions:
         return None
     match = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
     by_email = (
-        Case(When(contact__email__iexact=inquiry.email, then=Value(0)), default=Value(1))
+        Case(When(contact__email=inquiry.email, then=Value(0)), default=Value(1))
         if inquiry.email
         else Value(1)
     )

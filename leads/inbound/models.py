@@ -104,6 +104,7 @@ class InboundEmail(models.Model):
         indexes = [
             models.Index(fields=["message_id"], name="inbound_message_id_idx"),
             models.Index(fields=["status", "-received_at"], name="inbound_status_idx"),
+            models.Index(fields=["-received_at", "-id"], name="inbound_received_idx"),
         ]
         constraints = [
             # The same message delivered twice (a provider's retry) is stored once.

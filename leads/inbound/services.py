@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +44,7 @@ DUPLICATE = "Already received as inbound email #{pk}."
 NO_EMAIL_FIELD = "The form has no “email” field with the raw message in it."
 FAILED = "Processing failed: {error}. The message is kept; re-process it from the admin."
 NOTE_CUT = "\n\n[…cut: the whole message is inbound email #{pk}]"
+OUR_OWN = "Sent by this CRM ({address}): a mail loop, not a person writing."
 REPROCESSABLE = {Status.RECEIVED, Status.FAILED}
 
 
@@ -210,6 +212,8 @@ def _process(inbound: InboundEmail) -> None:
         return
     for name in PARSED_FIELDS:
         setattr(inbound, name, getattr(parsed, name))
+    if not parsed.ignored and parsed.sender_email == our_address():
+        parsed.ignored = OUR_OWN.format(address=parsed.sender_email)
     if parsed.ignored:
         inbound.status, inbound.reason = Status.IGNORED, parsed.ignored
         return
@@ -229,6 +233,11 @@ def _process(inbound: InboundEmail) -> None:
     inbound.status = captured.status
     inbound.lead = captured.lead
     inbound.deal_id = captured.deal_id
+
+
+def our_address() -> str:
+    """The address the CRM sends from: mail from it coming back in is a loop."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].strip().lower()
 
 
 def _capture(inquiry: Inquiry) -> Captured:

@@ -104,3 +104,25 @@ def test_reprocess_action(
     assert any("1 message(s) skipped" in m for m in shown)
     assert InboundEmail.objects.get(pk=failed.inbound or 0).status == "created"
     assert Lead.objects.count() == 1
+
+
+def test_the_raw_message_is_downloaded_and_its_headers_shown(
+    client: Client, mailbox: Mailbox, make_message: MakeMessage
+) -> None:
+    raw = make_message(subject="Pricing <script>")
+    outcome = services.inbound_email_receive(mailbox=mailbox, raw=raw)
+    detail = client.get(reverse("admin:inbound_inboundemail_change", args=[outcome.inbound]))
+    page = detail.content.decode()
+    assert "Subject: Pricing &lt;script&gt;" in page
+    assert f"Download (.eml, {len(raw)} bytes kept)" in page
+    download = client.get(reverse("admin:inbound_inboundemail_raw", args=[outcome.inbound]))
+    assert download["Content-Type"] == "message/rfc822"
+    assert (
+        download["Content-Disposition"] == f'attachment; filename="inbound-{outcome.inbound}.eml"'
+    )
+    assert download.content == raw
+    Client().get("/")  # nobody signed in: the admin's login, not the message
+    anonymous = Client().get(  # nobody signed in: the admin's login, not the message
+        reverse("admin:inbound_inboundemail_raw", args=[outcome.inbound])
+    )
+    assert anonymous.status_code == 302

@@ -45,9 +45,12 @@ def test_a_body_posted_as_form_data_by_curl_is_read_too(
     assert response.json()["status"] == "created"
 
 
-def test_the_email_field_of_a_multipart_form(token: str, make_message: MakeMessage) -> None:
+@pytest.mark.parametrize("field", ["email", "body-mime"])
+def test_the_email_field_of_a_multipart_form(
+    token: str, make_message: MakeMessage, field: str
+) -> None:
     raw = make_message(subject="Über uns", body="Grüße aus Köln")
-    response = Client().post(url(token), {"email": raw.decode(), "to": "sales@crm.test"})
+    response = Client().post(url(token), {field: raw.decode(), "to": "sales@crm.test"})
     assert response.status_code == 200
     assert response.json()["status"] == "created"
     inbound = InboundEmail.objects.get()

@@ -142,6 +142,18 @@ def test_automatic_mail_is_stored_and_ignored(
     assert not Lead.objects.exists()
 
 
+def test_mail_from_the_crm_itself_is_a_loop_and_ignored(
+    mailbox: Mailbox, make_message: MakeMessage, settings: Any
+) -> None:
+    settings.DEFAULT_FROM_EMAIL = "CRM <crm@crm.test>"
+    outcome, _ = receive(mailbox, make_message(sender="CRM <CRM@crm.test>"))
+    assert (outcome.status, outcome.reason) == (
+        "ignored",
+        "Sent by this CRM (crm@crm.test): a mail loop, not a person writing.",
+    )
+    assert not Lead.objects.exists()
+
+
 def test_a_bounce_is_ignored(mailbox: Mailbox, make_message: MakeMessage) -> None:
     outcome, _ = receive(mailbox, make_message(sender="MAILER-DAEMON@mx.acme.test"))
     assert outcome.status == "ignored"

@@ -5,11 +5,18 @@ submissions through the real path. Made once; running it again changes nothing."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import F
+from django.utils.timezone import now
 
 from accounts.demo import DEMO_TEAM
 from accounts.models import Team, User
-from leads.models import AssignmentRule
+from crm.models import AuditEvent, Notification
+from leads.capture.services import CREATED
+from leads.models import AssignmentRule, Lead
 from leads.webforms.models import WebForm
 from leads.webforms.services import form_source, submission_accept
 
@@ -48,8 +55,10 @@ TRACKING = {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "
 
 
 @transaction.atomic
-def seed_web_form(*, rep2: User) -> tuple[WebForm, int]:
-    """The demo form and rules; returns the form and how many demo submissions were made."""
+def seed_web_form(*, rep2: User, deal_contact: str = "") -> tuple[WebForm, int]:
+    """The demo form and rules; returns the form and how many demo submissions were made
+    (``deal_contact``: the email of an open deal's contact, who writes in through the
+    form too, so the deal's timeline shows it)."""
     team = Team.objects.get(name=DEMO_TEAM)
     form, created = WebForm.objects.get_or_create(
         slug=DEMO_SLUG,
@@ -91,6 +100,33 @@ def seed_web_form(*, rep2: User) -> tuple[WebForm, int]:
     )
     if not created:
         return form, 0
-    for person in SUBMISSIONS:
-        submission_accept(form=form, data=person, tracking=TRACKING)
-    return form, len(SUBMISSIONS)
+    people = list(SUBMISSIONS)
+    if deal_contact:
+        people.append(
+            {
+                "first_name": deal_contact.split("@")[0].split(".")[0].title(),
+                "email": deal_contact,
+                "message": "Before we sign: can the contract start on the first of the month?",
+            }
+        )
+    made = 0
+    for n, person in enumerate(people):
+        ago = timedelta(hours=3 + 7 * n)
+        submitted = submission_accept(form=form, data=person, tracking=TRACKING, at=now() - ago)
+        if submitted.captured.status == CREATED and submitted.captured.lead is not None:
+            _backdate(submitted.captured.lead, ago)
+            made += 1
+    return form, made
+
+
+def _backdate(lead: Lead, ago: timedelta) -> None:
+    """Like the rest of the demo, what a submission made happened a while ago."""
+    moved = {name: F(name) - ago for name in ("created_at", "updated_at", "last_activity_at")}
+    Lead.objects.filter(pk=lead.pk).update(**moved, sla_due_at=F("sla_due_at") - ago)
+    kind = ContentType.objects.get_for_model(Lead)
+    AuditEvent.objects.filter(target_type=kind, target_id=lead.pk).update(
+        occurred_at=F("occurred_at") - ago
+    )
+    Notification.objects.filter(target_type=kind, target_id=lead.pk).update(
+        created_at=F("created_at") - ago
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -76,11 +77,12 @@ def form_source(form: WebForm) -> Source:
 
 @transaction.atomic
 def submission_accept(
-    *, form: WebForm, data: dict[str, Any], tracking: dict[str, str]
+    *, form: WebForm, data: dict[str, Any], tracking: dict[str, str], at: datetime | None = None
 ) -> Submitted:
     """A person's submission that passed every check: capture it, count it, and queue
-    the acknowledgement (sent by the outbox after the commit, once)."""
-    at = now()
+    the acknowledgement (sent by the outbox after the commit, once). ``at``: when it
+    came in (now; the demo dates its own)."""
+    at = at or now()
     fields: dict[str, Any] = {
         name: data[name] for name in LEAD_FIELDS if name in data and data[name] not in (None, "")
     }

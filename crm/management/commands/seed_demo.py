@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts import demo
@@ -9,6 +10,7 @@ from deals.models import Deal, Stage
 from leads import demo as demo_leads
 from leads.inbound import demo as demo_inbound
 from leads.models import Lead
+from leads.webforms import demo as demo_webforms
 
 DEFAULT_PASSWORD = "demo-crm-2026"  # noqa: S105  (a demo login, printed on purpose)
 
@@ -47,12 +49,27 @@ class Command(BaseCommand):
             manager=cast["manager"], deal_contact=buyer or ""
         )
         created += mailed
+        # The web form and the assignment rules that route what it brings.
+        buyers = (
+            Deal.objects.filter(stage__kind=Stage.Kind.OPEN, contact__email__endswith=".example")
+            .order_by("pk")
+            .values_list("contact__email", flat=True)
+        )
+        web_form, submitted = demo_webforms.seed_web_form(
+            rep2=cast["rep2"], deal_contact=next(iter(buyers[1:2]), "")
+        )
+        created += submitted
         total = Lead.objects.count()
         made = f"{created} demo leads created" if created else "demo leads were already there"
         self.stdout.write(f"Leads: {total} in the database ({made}).")
         made = f"{deals} demo deals created" if deals else "demo deals were already there"
         self.stdout.write(f"Deals: {Deal.objects.count()} in the database ({made}).")
         self.stdout.write(mailbox)
+        site = settings.SITE_URL.rstrip("/")
+        self.stdout.write(
+            f"Web form: {site}{web_form.get_absolute_url()} (“{web_form.name}”; its leads are "
+            "routed by the rules under Admin → Assignment rules)."
+        )
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Sign in with:"))
         for user in users:
             role = user.role.label if user.role else "no role"

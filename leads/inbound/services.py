@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.timezone import now
 
-from accounts.models import Team
+from accounts.models import Team, User
 from crm.models import Notification
 from leads.capture.services import (
     EMAIL,
@@ -45,6 +45,8 @@ NO_EMAIL_FIELD = "The form has no “email” field with the raw message in it."
 FAILED = "Processing failed: {error}. The message is kept; re-process it from the admin."
 NOTE_CUT = "\n\n[…cut: the whole message is inbound email #{pk}]"
 OUR_OWN = "Sent by this CRM ({address}): a mail loop, not a person writing."
+# A rep who copies the inbox on their own mail is not a lead writing in.
+FROM_A_USER = "Sent by a user of the CRM ({address}), not by a lead or a contact."
 REPROCESSABLE = {Status.RECEIVED, Status.FAILED}
 
 
@@ -214,6 +216,8 @@ def _process(inbound: InboundEmail) -> None:
         setattr(inbound, name, getattr(parsed, name))
     if not parsed.ignored and parsed.sender_email == our_address():
         parsed.ignored = OUR_OWN.format(address=parsed.sender_email)
+    if not parsed.ignored and User.objects.filter(email__iexact=parsed.sender_email).exists():
+        parsed.ignored = FROM_A_USER.format(address=parsed.sender_email)
     if parsed.ignored:
         inbound.status, inbound.reason = Status.IGNORED, parsed.ignored
         return

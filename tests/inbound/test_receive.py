@@ -154,6 +154,17 @@ def test_mail_from_the_crm_itself_is_a_loop_and_ignored(
     assert not Lead.objects.exists()
 
 
+def test_mail_from_a_user_of_the_crm_is_not_an_inquiry(
+    mailbox: Mailbox, rep: User, make_message: MakeMessage
+) -> None:
+    outcome, _ = receive(mailbox, make_message(sender=f"Rep <{rep.email.upper()}>"))
+    assert (outcome.status, outcome.reason) == (
+        "ignored",
+        f"Sent by a user of the CRM ({rep.email}), not by a lead or a contact.",
+    )
+    assert not Lead.objects.exists()
+
+
 def test_a_bounce_is_ignored(mailbox: Mailbox, make_message: MakeMessage) -> None:
     outcome, _ = receive(mailbox, make_message(sender="MAILER-DAEMON@mx.acme.test"))
     assert outcome.status == "ignored"

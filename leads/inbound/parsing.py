@@ -40,7 +40,18 @@ MAILER_DAEMON = "Sent by a mail server ({address}), not a person."
 BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 SYSTEM_SENDERS = {"mailer-daemon", "postmaster"}
 
-PREFERRED_CHARSETS = ["utf_8", "cp1252", "latin_1", "iso8859_15", "cp932", "shift_jis", "euc_jp"]
+# What mail is written in most, for ties between equally plausible charsets.
+PREFERRED_CHARSETS = [
+    "utf_8",
+    "cp1252",
+    "latin_1",
+    "iso8859_15",
+    "cp932",
+    "shift_jis",
+    "euc_jp",
+    "cp1251",
+    "koi8_r",
+]
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 MAX_THREAD_IDS = 50

@@ -109,6 +109,19 @@ def test_an_undeclared_or_wrong_charset_is_detected() -> None:
         assert parse(raw).text == text
 
 
+@pytest.mark.parametrize(
+    ("charset", "text"),
+    [
+        ("shift_jis", "資料を送ってください。来週の打ち合わせについてご相談させてください。"),
+        ("cp1251", "Здравствуйте, пришлите, пожалуйста, коммерческое предложение."),
+        ("iso-8859-1", "Grüße aus Köln, wir hätten gern ein Angebot."),
+    ],
+)
+def test_undeclared_charsets_are_detected(charset: str, text: str) -> None:
+    raw = _raw("From: a@example.com\nSubject: x\n", text.encode(charset))
+    assert parse(raw).text == text
+
+
 def test_encoded_word_subject() -> None:
     raw = _raw(
         "From: a@example.com\n"

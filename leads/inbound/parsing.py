@@ -22,6 +22,10 @@ NO_HEADERS = (
     "The message has no headers: send the whole RFC 822 message (headers, a blank line, "
     "then the body), not only its text."
 )
+EMPTY = (
+    "The message is empty: nothing was sent (a request needs a Content-Length; chunked "
+    "uploads are not read)."
+)
 NO_SENDER = "The message has no From address, so there is nobody to answer."
 BAD_SENDER = "The sender's address “{address}” is not a valid email address."
 NO_BOUNDARY = (
@@ -279,6 +283,8 @@ def parse(raw: bytes) -> Parsed:
 
 
 def _parse(raw: bytes) -> Parsed:
+    if not raw.strip():
+        raise Malformed(EMPTY)
     try:
         message = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception as error:

@@ -196,7 +196,8 @@ def test_bounces_are_ignored() -> None:
     ("raw", "reason"),
     [
         (b"Hello, I would like a quote for 20 seats.", parsing.NO_HEADERS),
-        (b"", parsing.NO_HEADERS),
+        (b"", parsing.EMPTY),
+        (b"\r\n  \r\n", parsing.EMPTY),
         (b"Subject: hi\r\n\r\nNo sender here.", parsing.NO_SENDER),
         (b"From: \r\nSubject: hi\r\n\r\nx", parsing.NO_SENDER),
         (

@@ -43,6 +43,7 @@ TOO_LARGE = "The message is too large ({size} bytes; at most {limit} are accepte
 DUPLICATE = "Already received as inbound email #{pk}."
 NO_EMAIL_FIELD = "The form has no “email” field with the raw message in it."
 FAILED = "Processing failed: {error}. The message is kept; re-process it from the admin."
+ATTACHED_NOTE = "Attached: {names} (kept in inbound email #{pk})."
 NOTE_CUT = "\n\n[…cut: the whole message is inbound email #{pk}]"
 OUR_OWN = "Sent by this CRM ({address}): a mail loop, not a person writing."
 # A rep who copies the inbox on their own mail is not a lead writing in.
@@ -325,7 +326,9 @@ def note_text(parsed: Parsed, pk: int) -> str:
     if len(text) > MAX_NOTE_CHARS:
         text = text[:MAX_NOTE_CHARS] + NOTE_CUT.format(pk=pk)
     subject = f"Subject: {parsed.subject}" if parsed.subject else ""
-    return "\n\n".join(part for part in (subject, text) if part)
+    names = [a["name"] or a["type"] for a in parsed.attachments]
+    attached = ATTACHED_NOTE.format(names=", ".join(names), pk=pk) if names else ""
+    return "\n\n".join(part for part in (subject, text, attached) if part)
 
 
 # --- Again ------------------------------------------------------------------------------------

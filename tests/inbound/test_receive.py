@@ -16,7 +16,7 @@ from leads.inbound.models import InboundEmail, Mailbox
 from leads.inbound.parsing import NO_HEADERS
 from leads.models import AssignmentRule, Lead, LeadNote
 from tests.factories import make_lead
-from tests.inbound.conftest import MakeMessage
+from tests.inbound.conftest import MakeMessage, message
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +54,21 @@ def test_an_unknown_sender_becomes_a_lead_routed_by_the_rules(
     assert (inbound.status, inbound.lead, inbound.attempts) == (Status.CREATED, lead, 1)
     assert inbound.sender_email == "rita@acme.test"
     assert inbound.processed_at is not None
+
+
+def test_attachments_are_listed_and_named_on_the_note(
+    mailbox: Mailbox, make_message: MakeMessage
+) -> None:
+    msg = message(body="Our requirements are attached.")
+    msg.add_attachment(b"%PDF" * 250, maintype="application", subtype="pdf", filename="rfp.pdf")
+    msg.add_attachment(b"\x89PNG" * 10, maintype="image", subtype="png")
+    _outcome, inbound = receive(mailbox, msg.as_bytes())
+    assert inbound.attachments == [
+        {"name": "rfp.pdf", "type": "application/pdf", "size": 1000},
+        {"name": "", "type": "image/png", "size": 40},
+    ]
+    note = inbound.lead.notes.get()
+    assert f"Attached: rfp.pdf, image/png (kept in inbound email #{inbound.pk})." in note.body
 
 
 def test_nobody_routed_falls_into_the_mailbox_teams_pool(

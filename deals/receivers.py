@@ -49,6 +49,7 @@ def _contacts_open_deal(inquiry: Inquiry) -> Deal | None:
     return (
         Deal.objects.filter(match, stage__kind=Stage.Kind.OPEN)
         .select_related("owner")
+        .only("title", "owner__is_active", "owner__email")
         .order_by(by_email, "-created_at", "-pk")
         .first()
     )

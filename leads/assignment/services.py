@@ -8,11 +8,23 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from accounts.models import Membership, User
 from leads.models import AssignmentRule, Lead, Tag
 
+# Columns of a user that choosing an owner never reads.
+UNUSED_USER_FIELDS = [
+    "password",
+    "last_login",
+    "is_superuser",
+    "is_staff",
+    "date_joined",
+    "invitation_sent_at",
+    "digest_enabled",
+    "digest_hour",
+    "timezone",
+]
 NO_RULE = "No assignment rule matched: the lead waits in the unassigned pool."
 
 
@@ -67,6 +79,7 @@ def matching_rule(lead: Lead, tags: Sequence[Tag], routing: Routing) -> Assignme
     rules = (
         AssignmentRule.objects.filter(is_active=True)
         .select_related("user")
+        .defer(*(f"user__{name}" for name in UNUSED_USER_FIELDS))
         .annotate(
             source_ids=ArrayAgg("sources__id", distinct=True),
             tag_ids=ArrayAgg("tags__id", distinct=True),
@@ -109,23 +122,23 @@ def _round_robin(rule: AssignmentRule) -> Decision:
     """The next active member with room after the one who got the last lead. The rule's
     row is locked until the caller's transaction ends, so concurrent leads take turns."""
     locked = AssignmentRule.objects.select_for_update(of=("self",)).select_related("team")
-    rule = locked.get(pk=rule.pk)
+    rule = locked.only("name", "last_assigned_id", "team_id", "team__name").get(pk=rule.pk)
     team = rule.team
     assert team is not None  # noqa: S101
-    # The members with how many open leads each owns, in one query.
-    open_leads = Q(leads__status__in=Lead.OPEN_STATUSES)
     members = list(
         User.objects.filter(
             is_active=True,
             memberships__team=team,
             memberships__role=Membership.Role.MEMBER,
         )
-        .annotate(open_leads=Count("leads", filter=open_leads))
+        .defer(*UNUSED_USER_FIELDS)
         .order_by("pk")
     )
     if not members:
         return Decision(None, f"Rule “{rule.name}”: {team} has no active members.", rule)
-    counts = {member.pk: member.open_leads for member in members}
+    # Open leads are counted only for those with a capacity (counting is the costly part).
+    limited = [member for member in members if member.lead_capacity is not None]
+    counts = open_lead_counts(limited) if limited else {}
     after = rule.last_assigned_id or 0
     turn = [m for m in members if m.pk > after] + [m for m in members if m.pk <= after]
     chosen = next((m for m in turn if _has_room(m, counts)), None)

@@ -91,6 +91,21 @@ def find_thread_lead(message_ids: Sequence[str]) -> Lead | None:
     return note.lead if note else None
 
 
+# What attaching to a known lead reads (a lead row has fifty columns; compiling and
+# reading them all was a third of a submission's time).
+KNOWN_LEAD_FIELDS = [
+    "number",
+    "first_name",
+    "last_name",
+    "status",
+    "team_id",
+    "owner__is_active",
+    "owner__email",
+    "owner__first_name",
+    "owner__last_name",
+]
+
+
 def find_known_lead(email: str, phone_normalized: str) -> Lead | None:
     """The open lead this person already is: same email, else same normalised phone (the
     most recently created if several). One query."""
@@ -104,6 +119,7 @@ def find_known_lead(email: str, phone_normalized: str) -> Lead | None:
     return (
         Lead.objects.filter(match, status__in=Lead.OPEN_STATUSES)
         .select_related("owner")
+        .only(*KNOWN_LEAD_FIELDS)
         .order_by(by_email, "-created_at", "-pk")
         .first()
     )

@@ -124,9 +124,10 @@ def _within(key: str, limit: Limit) -> bool:
 
 
 def check_rates(form: WebForm, address: str) -> None:
-    if not _within(f"webforms:rate:{form.pk}:{address}", per_address()):
+    key = f"webforms:rate:{form.pk}:{form.slug}"
+    if not _within(f"{key}:{address}", per_address()):
         raise Refused(Reason.RATE_LIMITED)
-    if not _within(f"webforms:rate:{form.pk}", per_form()):
+    if not _within(key, per_form()):
         raise Refused(Reason.FORM_BUSY)
 
 

@@ -40,6 +40,7 @@ from django.db import connection
 
 from accounts.models import Membership, Team, User
 from crm.models import AuditEvent, Notification
+from crm.workers import database_url
 from leads.models import AssignmentRule, Lead, LeadNote
 from leads.webforms.models import WebForm, WebFormRefusal
 from leads.webforms.protection import issue_token
@@ -204,6 +205,7 @@ class Command(BaseCommand):
     def _serve(self, port: int, workers: int) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
+            "DATABASE_URL": database_url(),  # this process's database (a test's, in a test)
             "DJANGO_SETTINGS_MODULE": "crm.settings.local",
             "DEBUG": "0",
             "SECRET_KEY": settings.SECRET_KEY,

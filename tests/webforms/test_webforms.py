@@ -420,3 +420,18 @@ def test_estimated_fields_are_optional_questions(web_form: WebForm) -> None:
     web_form.save()
     submit(visitor(), web_form, {**PERSON, "budget": "5000", "timeline": "now"})
     assert Lead.objects.get().budget == Decimal("5000")
+
+
+def test_the_lead_page_shows_where_it_came_from_and_the_consent_wording(
+    web_form: WebForm, rep: User
+) -> None:
+    AssignmentRule.objects.create(name="To the rep", user=rep)
+    submit(visitor(), web_form, {**PERSON, "consent": "on"}, "?utm_source=ad&utm_term=crm")
+    lead = Lead.objects.get()
+    client = Client()
+    client.force_login(rep)
+    html = client.get(lead.get_absolute_url()).content.decode()
+    assert "https://news.example/post" in html
+    assert "/f/contact/?utm_source=ad" in html
+    assert CONSENT in html
+    assert "(crm)" in html

@@ -48,3 +48,14 @@ def test_production_settings_exempt_healthz_from_the_https_redirect(
     production = importlib.import_module("crm.settings.production")
     assert production.SECURE_SSL_REDIRECT
     assert production.SECURE_REDIRECT_EXEMPT == [r"^healthz$"]
+
+
+
+def test_the_redis_cache_keeps_one_client_per_pool() -> None:
+    """No server needed: a client holds no connection until a command is sent."""
+    from crm.cache import ReusingRedisCache
+
+    cache = ReusingRedisCache("redis://127.0.0.1:1/0", {})
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=False) is client  # one server: one pool, one client
+    assert type(client).__module__.startswith("redis")

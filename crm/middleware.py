@@ -16,13 +16,21 @@ def _has_nul(data: QueryDict) -> bool:
     return any("\x00" in key or any("\x00" in v for v in data.getlist(key)) for key in data)
 
 
+# Endpoints that take raw bytes from machines (an email, with whatever it holds) and must
+# store them before judging them: the view reads the body itself.
+RAW_BODY_PREFIXES = ("/inbound/",)
+
+
 class RejectNulMiddleware:
-    """A NUL byte anywhere in the path, the query string or a posted form is a 400."""
+    """A NUL byte anywhere in the path, the query string or a posted form is a 400 (not
+    for ``RAW_BODY_PREFIXES``, whose views keep what they were sent)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(RAW_BODY_PREFIXES) and "\x00" not in request.path:
+            return self.get_response(request)
         if (
             "\x00" in request.path
             or _has_nul(request.GET)

@@ -125,3 +125,16 @@ def test_a_message_larger_than_django_form_limit_is_accepted(
     raw = make_message(body="z" * 3000)
     response = Client().post(url(token), raw, content_type="message/rfc822")
     assert response.json()["status"] == "created"
+
+
+def test_a_nul_byte_in_a_posted_message_is_stored_not_refused(
+    token: str, make_message: MakeMessage
+) -> None:
+    """The NUL guard (crm.middleware) refuses NULs in the app's forms; a message posted to
+    the mailbox is stored first, whatever it holds, and judged after."""
+    raw = make_message(body="before\x00after")
+    response = Client().post(url(token), {"email": raw.decode(), "to": "sales@crm.test"})
+    assert response.status_code == 200
+    assert InboundEmail.objects.get().size == len(raw)
+    assert response.json()["status"] in {"created", "rejected"}
+    assert Client().get("/leads/?q=a%00b").status_code in {302, 400}  # elsewhere: refused

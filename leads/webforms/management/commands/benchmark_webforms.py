@@ -94,6 +94,12 @@ class Command(BaseCommand):
         parser.add_argument("--addresses", type=int, default=200)
         parser.add_argument("--concurrency", type=int, default=16)
         parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
+        parser.add_argument(
+            "--target",
+            choices=["team", "person"],
+            default="team",
+            help="The rule's target: its team round-robin (default), or one person.",
+        )
         parser.add_argument("--keep", action="store_true", help="Leave what it made.")
         parser.add_argument("--json", dest="json_path", help="Also write the results here.")
 
@@ -102,7 +108,7 @@ class Command(BaseCommand):
         addresses = max(1, min(options["addresses"], 60_000))
         concurrency = max(1, min(options["concurrency"], 64))
         run = uuid.uuid4().hex[:8]
-        form, team = self._setup(run)
+        form, team = self._setup(run, options["target"])
         port = _free_port()
         server = self._serve(port, options["workers"])
         try:
@@ -166,11 +172,13 @@ class Command(BaseCommand):
 
     # --- Set-up and tear-down ----------------------------------------------------------
 
-    def _setup(self, run: str) -> tuple[WebForm, Team]:
+    def _setup(self, run: str, target: str) -> tuple[WebForm, Team]:
         team = Team.objects.create(name=f"Benchmark {run}")
+        people = []
         for n in range(4):
             user = User.objects.create_user(email=f"bench-{run}-{n}@example.org", password=None)
             Membership.objects.create(team=team, user=user)
+            people.append(user)
         form = WebForm.objects.create(
             name=f"Benchmark {run}",
             slug=f"bench-{run}",
@@ -181,7 +189,10 @@ class Command(BaseCommand):
             acknowledge=True,
         )
         AssignmentRule.objects.create(
-            name=f"Benchmark {run}", position=0, web_form_ids=[form.pk], team=team
+            name=f"Benchmark {run}",
+            position=0,
+            web_form_ids=[form.pk],
+            **({"team": team} if target == "team" else {"user": people[0]}),
         )
         return form, team
 

@@ -50,7 +50,6 @@ def test_production_settings_exempt_healthz_from_the_https_redirect(
     assert production.SECURE_REDIRECT_EXEMPT == [r"^healthz$"]
 
 
-
 def test_the_redis_cache_keeps_one_client_per_pool() -> None:
     """No server needed: a client holds no connection until a command is sent."""
     from crm.cache import ReusingRedisCache

@@ -192,7 +192,8 @@ class Command(BaseCommand):
             name=f"Benchmark {run}",
             position=0,
             web_form_ids=[form.pk],
-            **({"team": team} if target == "team" else {"user": people[0]}),
+            team=team if target == "team" else None,
+            user=people[0] if target == "person" else None,
         )
         return form, team
 

@@ -477,19 +477,35 @@ def lead_assign_owner(
         return lead
     if owner is None and lead.status == Status.QUALIFIED:
         raise ValidationError(QUALIFIED_NEEDS_OWNER)
+    team_id = _team_for(owner, actor) if owner is not None else lead.team_id
+    return _hand_over(lead, actor=actor, owner=owner, team_id=team_id, why=f"Assigned by {actor}.")
+
+
+def _hand_over(
+    lead: Lead,
+    *,
+    actor: User,
+    owner: User | None,
+    team_id: int | None,
+    note: str = "",
+    why: str = "",
+) -> Lead:
+    """Give a locked lead to ``owner`` (None: the pool): tell the features above (its open
+    tasks follow it), keep the history, and tell the new owner unless they did it."""
     before = snapshot(lead, ["owner", "team"])
     lead_owner_changed.send(Lead, lead=lead, old_owner_id=lead.owner_id, new_owner=owner)
     lead.owner = owner
-    lead.team_id = _team_for(owner, actor) if owner is not None else lead.team_id
+    lead.team_id = team_id
     lead = save_with_history(
         lead,
         actor=actor,
         action=AuditEvent.Action.ASSIGNED,
         before=before,
         fields=["owner", "team"],
+        note=note,
     )
     if owner is not None and owner != actor:
-        tell_new_owner(lead, owner, why=f"Assigned by {actor}.")
+        tell_new_owner(lead, owner, why=why)
     return lead
 
 
@@ -507,21 +523,16 @@ def lead_route(*, lead: Lead, actor: User) -> Lead:
     decision = route(lead, tags=list(lead.tags.all()))
     if decision.owner is None:
         raise ValidationError(decision.reason)
-    before = snapshot(lead, ["owner", "team"])
-    lead_owner_changed.send(Lead, lead=lead, old_owner_id=None, new_owner=decision.owner)
-    lead.owner = decision.owner
     rule_team = decision.rule.team_id if decision.rule is not None else None
-    lead.team_id = rule_team or _team_for(decision.owner, None) or lead.team_id
-    lead = save_with_history(
+    team_id = rule_team or _team_for(decision.owner, None) or lead.team_id
+    return _hand_over(
         lead,
         actor=actor,
-        action=AuditEvent.Action.ASSIGNED,
-        before=before,
-        fields=["owner", "team"],
+        owner=decision.owner,
+        team_id=team_id,
         note=decision.reason,
+        why=decision.reason,
     )
-    tell_new_owner(lead, decision.owner, why=decision.reason)
-    return lead
 
 
 @transaction.atomic

@@ -30,7 +30,7 @@ import pytest
 from django.db import transaction
 from django.db.models import Model
 from django.http import StreamingHttpResponse
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 from django.utils import timezone
@@ -47,7 +47,10 @@ from crm.notifications import notify
 from crm.pagination import encode_cursor
 from deals import services as deal_services
 from deals.models import Company, Contact, Deal
+from leads.inbound.models import Mailbox, hash_token
+from leads.inbound.services import mailbox_create
 from leads.models import Lead
+from leads.webforms.models import FIELD_NAMES, WebForm
 from tests.deals.helpers import ensure_stages, qualified_lead
 from tests.factories import add_to_team, make_lead, make_team, make_user
 
@@ -416,6 +419,19 @@ def _seed() -> dict[str, User]:
         task_create(actor=owner, title=f"Chase {role}", due_at=soon, deal=deal)
         email_template_create(actor=owner, name=f"{role} hello", subject="Hi", body="Hello")
     make_lead(users["admin"], company="Pool Ltd")
+    # The public form and the mailbox, at the "1" the routes are filled with.
+    WebForm.objects.create(
+        name="Fuzz form",
+        slug="1",
+        fields=FIELD_NAMES,
+        required=["first_name", "email"],
+        consent_text="Yes, write to me.",
+        acknowledge=True,
+        allowed_hosts="www.example.com",
+        redirect_url="https://www.example.com/thanks",
+    )
+    mailbox, _token = mailbox_create(name="Fuzz inbox")
+    Mailbox.objects.filter(pk=mailbox.pk).update(token_hash=hash_token("1"))
     for role, user in users.items():
         if role in VIEWERS:
             continue
@@ -461,7 +477,10 @@ def _scrape(
 @pytest.fixture(scope="module")
 def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
     """Seeded once for the module, inside a transaction rolled back at its end."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    # The form's fill time and rate limits would turn most posts into a polite refusal
+    # before the rest of the view ran.
+    relaxed = override_settings(WEBFORM_MIN_FILL_SECONDS=0, WEBFORM_RATE_PER_ADDRESS=(10**6, 600))
+    with django_db_blocker.unblock(), transaction.atomic(), relaxed:
         users = _seed()
         sessions = {}
         for role, user in users.items():

@@ -31,13 +31,14 @@ def _lead_field(name: str) -> forms.Field:
         )
     model_field = Lead._meta.get_field(name)
     assert isinstance(model_field, models.Field)  # noqa: S101
-    field = model_field.formfield()
+    https: dict[str, Any] = (
+        {"assume_scheme": "https"} if isinstance(model_field, models.URLField) else {}
+    )
+    field = model_field.formfield(**https)
     assert field is not None  # noqa: S101  (every askable field is a form field)
     # The model's own checks (a phone's digits, say) in the form, so they are errors in
     # place and not the service's refusal after the fact.
     field.validators.extend(v for v in model_field.validators if v not in field.validators)
-    if isinstance(field, forms.URLField):
-        field = forms.URLField(max_length=255, assume_scheme="https")
     return field
 
 

@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils.timezone import now
 
 from accounts.models import Team
-from crm.models import Notification
+from crm.models import AuditEvent, Notification, audit
 from crm.notifications import notify
 from leads.assignment.services import Routing
 from leads.models import Lead, LeadNote, Tag
@@ -95,6 +95,8 @@ def find_thread_lead(message_ids: Sequence[str]) -> Lead | None:
 # reading them all was a third of a submission's time).
 KNOWN_LEAD_FIELDS = [
     "number",
+    "version",
+    "marketing_consent",
     "first_name",
     "last_name",
     "status",
@@ -158,6 +160,8 @@ def attach_to_lead(lead: Lead, inquiry: Inquiry) -> Captured:
         message_id=inquiry.message_id[:255],
     )
     Lead.objects.filter(pk=lead.pk).update(last_activity_at=at)
+    if inquiry.fields.get("marketing_consent") and not lead.marketing_consent:
+        _record_consent(lead, inquiry, at)
     told = _tell(
         owner_or_managers(lead),
         kind=Notification.Kind.INQUIRY,
@@ -167,6 +171,26 @@ def attach_to_lead(lead: Lead, inquiry: Inquiry) -> Captured:
         target=lead,
     )
     return Captured(status=ATTACHED, lead=lead, note_id=note.pk, told=told)
+
+
+CONSENT_FIELDS = ["marketing_consent", "consent_at", "consent_source", "consent_text"]
+
+
+def _record_consent(lead: Lead, inquiry: Inquiry, at: datetime) -> None:
+    """A known person who had not agreed to marketing ticked the box this time: their lead
+    keeps it, with when, where and the wording, as a new lead would, in its history."""
+    given = {name: inquiry.fields.get(name) for name in CONSENT_FIELDS}
+    given["consent_at"] = given["consent_at"] or at
+    Lead.objects.filter(pk=lead.pk).update(**given, version=F("version") + 1)
+    lead.marketing_consent = True
+    lead.version += 1
+    audit(
+        target=lead,
+        actor=None,
+        action=AuditEvent.Action.UPDATED,
+        changes={"Marketing consent": (False, True)},
+        note=f"Consent given via {inquiry.label}",
+    )
 
 
 def _answered_elsewhere(inquiry: Inquiry, step: str) -> Captured | None:

@@ -435,3 +435,22 @@ def test_the_lead_page_shows_where_it_came_from_and_the_consent_wording(
     assert "/f/contact/?utm_source=ad" in html
     assert CONSENT in html
     assert "(crm)" in html
+
+
+def test_a_known_person_who_consents_now_has_it_on_their_lead(
+    web_form: WebForm, rep: User
+) -> None:
+    known = make_lead(rep, first_name="Vera", email="vera@example.org")
+    version = known.version
+    submit(visitor(), web_form, {**PERSON, "message": "Sign me up", "consent": "on"})
+    known.refresh_from_db()
+    assert known.marketing_consent
+    assert (known.consent_source, known.consent_text) == ("Web form “Contact us”", CONSENT)
+    assert known.consent_at is not None
+    assert known.version == version + 1  # an edit open elsewhere is refused, not overwritten
+    event = AuditEvent.objects.get(target_id=known.pk, action=AuditEvent.Action.UPDATED)
+    assert event.note == "Consent given via Web form “Contact us”"
+    # Without the box ticked, nothing about consent changes.
+    submit(visitor(), web_form, {**PERSON, "message": "Again"})
+    known.refresh_from_db()
+    assert known.version == version + 1

@@ -437,9 +437,7 @@ def test_the_lead_page_shows_where_it_came_from_and_the_consent_wording(
     assert "(crm)" in html
 
 
-def test_a_known_person_who_consents_now_has_it_on_their_lead(
-    web_form: WebForm, rep: User
-) -> None:
+def test_a_known_person_who_consents_now_has_it_on_their_lead(web_form: WebForm, rep: User) -> None:
     known = make_lead(rep, first_name="Vera", email="vera@example.org")
     version = known.version
     submit(visitor(), web_form, {**PERSON, "message": "Sign me up", "consent": "on"})

@@ -78,6 +78,15 @@ class Tag(models.Model):
         return self.name
 
 
+def _contact_match(email: str, phone_normalized: str) -> Q:
+    match = Q(pk__in=[])
+    if email:
+        match |= Q(email=email.strip().lower())
+    if phone_normalized:
+        match |= Q(phone_normalized=phone_normalized)
+    return match
+
+
 class LeadQuerySet(OwnedQuerySet):
     """Leads follow the one row-level rule of ``OwnedQuerySet.visible_to``: every lead view,
     bulk action, export and task starts from ``Lead.objects.visible_to(user)``."""
@@ -110,6 +119,10 @@ class LeadQuerySet(OwnedQuerySet):
             "source__name",
         )
 
+    def same_contact(self, *, email: str = "", phone_normalized: str = "") -> LeadQuerySet:
+        """Leads with this email or this normalised phone (none if neither is given)."""
+        return self.filter(_contact_match(email, phone_normalized))
+
     def possible_duplicates(
         self,
         *,
@@ -120,11 +133,7 @@ class LeadQuerySet(OwnedQuerySet):
         exclude_pk: int | None = None,
     ) -> LeadQuerySet:
         """Same email, same normalised phone, or same last name at the same company."""
-        match = Q(pk__in=[])
-        if email:
-            match |= Q(email=email.strip().lower())
-        if phone_normalized:
-            match |= Q(phone_normalized=phone_normalized)
+        match = _contact_match(email, phone_normalized)
         if last_name.strip() and company.strip():
             match |= Q(
                 last_name_lower=last_name.strip().lower(), company_lower=company.strip().lower()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Value, When
 from django.utils.timezone import now
 
 from accounts.models import Team
@@ -111,15 +111,12 @@ KNOWN_LEAD_FIELDS = [
 def find_known_lead(email: str, phone_normalized: str) -> Lead | None:
     """The open lead this person already is: same email, else same normalised phone (the
     most recently created if several). One query."""
-    conditions = [Q(email=email)] if email else []
-    if phone_normalized:
-        conditions.append(Q(phone_normalized=phone_normalized))
-    if not conditions:
+    if not email and not phone_normalized:
         return None
-    match = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
     by_email = Case(When(email=email, then=Value(0)), default=Value(1)) if email else Value(1)
     return (
-        Lead.objects.filter(match, status__in=Lead.OPEN_STATUSES)
+        Lead.objects.open()
+        .same_contact(email=email, phone_normalized=phone_normalized)
         .select_related("owner")
         .only(*KNOWN_LEAD_FIELDS)
         .order_by(by_email, "-created_at", "-pk")

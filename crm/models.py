@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, models, transaction
 from django.utils.timezone import now
 
 
@@ -84,6 +84,17 @@ def audit(
         target_version=getattr(target, "version", None),
         note=note[:255],
     )
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def loaded(model: type[M], values: dict[str, Any]) -> M:
+    """An instance as if the ORM had read these columns (``attname``: value) and deferred
+    the rest, for a hand-written query. ``from_db`` wants the values in the model's field
+    order, whatever order the query gave them in."""
+    ordered = [values[f.attname] for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(DEFAULT_DB_ALIAS, list(values), ordered)
 
 
 def save_checked(instance: Any, *, savepoint: bool = True, **save_kwargs: Any) -> None:

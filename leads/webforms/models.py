@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
@@ -39,6 +39,7 @@ def default_required() -> list[str]:
     return ["first_name", "last_name", "email"]
 
 
+DEFAULT_SOURCE = "Web form"  # what a form's leads come from unless it says
 DEFAULT_SUCCESS = "Thank you! We have your message and will be in touch shortly."
 DEFAULT_ACK_SUBJECT = "Thanks for getting in touch, {{ lead.first_name }}"
 DEFAULT_ACK_BODY = (
@@ -61,7 +62,12 @@ class WebForm(models.Model):
     )
     intro = models.TextField(blank=True, help_text="A line or two under the heading.")
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=f"The source of the leads it brings (left empty: “{DEFAULT_SOURCE}”).",
     )
     team = models.ForeignKey(
         Team,
@@ -121,6 +127,14 @@ class WebForm(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Saved with its source, so a submission does not look the default up each time.
+        if self.source_id is None:
+            self.source = Source.objects.get_or_create(name=DEFAULT_SOURCE)[0]
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "source"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("webforms:form", args=[self.slug])

@@ -15,7 +15,7 @@ from crm.notifications import RenderedEmail, notify
 from crm.placeholders import render_placeholders, unknown_placeholders
 from leads.capture.services import WEB_FORM, Captured, Inquiry, capture_inquiry
 from leads.models import Source
-from leads.webforms.models import WebForm
+from leads.webforms.models import DEFAULT_SOURCE, WebForm
 
 # What an acknowledgement may name.
 ACK_PLACEHOLDERS = {
@@ -39,7 +39,6 @@ LEAD_FIELDS = [
     "need",
     "timeline",
 ]
-DEFAULT_SOURCE = "Web form"
 
 
 @dataclass
@@ -70,6 +69,7 @@ def acknowledgement(form: WebForm, data: dict[str, Any]) -> RenderedEmail:
 
 
 def form_source(form: WebForm) -> Source:
+    """A form is saved with its source (``WebForm.save``); one saved before it was not."""
     if form.source is not None:
         return form.source
     return Source.objects.get_or_create(name=DEFAULT_SOURCE)[0]
@@ -108,7 +108,6 @@ def submission_accept(
             at=at,
         )
     )
-    WebForm.objects.filter(pk=form.pk).update(submissions=F("submissions") + 1)
     email = str(data.get("email") or "").strip().lower()
     acknowledged = False
     if form.acknowledge and email:
@@ -126,4 +125,6 @@ def submission_accept(
             )
             is not None
         )
+    # Last: the form's row is every submission's, and stays locked until the commit.
+    WebForm.objects.filter(pk=form.pk).update(submissions=F("submissions") + 1)
     return Submitted(captured=captured, acknowledged=acknowledged)

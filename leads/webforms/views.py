@@ -84,7 +84,9 @@ def _refused(request: HttpRequest, form: WebForm, message: str, status: int) -> 
 @xframe_options_exempt  # CSP frame-ancestors decides (``_page``): the form's listed hosts
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
-    form = WebForm.objects.filter(slug=slug, is_active=True).select_related("source").first()
+    form = (
+        WebForm.objects.filter(slug=slug, is_active=True).select_related("source", "team").first()
+    )
     if form is None:
         response = render(request, "webforms/gone.html", {"message": GONE}, status=404)
         return response

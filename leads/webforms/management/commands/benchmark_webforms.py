@@ -22,6 +22,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,6 +79,56 @@ class Burst:
         return data
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used (Linux ``/proc``); 0 if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@dataclass
+class CpuMeter:
+    """Where a burst's CPU went: gunicorn's workers, the database's server processes for
+    this database, and this client; read before and after, per stored submission."""
+
+    server_pid: int
+    marks: list[dict[str, float]] = field(default_factory=list)
+
+    def _database_pids(self) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def mark(self) -> None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.marks.append(
+            {
+                "gunicorn": sum(_cpu_seconds(p) for p in _children(self.server_pid)),
+                "postgres": sum(_cpu_seconds(p) for p in self._database_pids()),
+                "client": usage.ru_utime + usage.ru_stime,
+            }
+        )
+
+    def per_submission_ms(self, stored: int) -> dict[str, float]:
+        before, after = self.marks[-2], self.marks[-1]
+        return {
+            name: round((after[name] - before[name]) * 1000 / max(1, stored), 2) for name in after
+        }
+
+
 def _free_port() -> int:
     import socket
 
@@ -111,7 +162,9 @@ class Command(BaseCommand):
         form, team = self._setup(run, options["target"])
         port = _free_port()
         server = self._serve(port, options["workers"])
+        meter = CpuMeter(server.pid)
         try:
+            meter.mark()
             first = self._burst(
                 "legitimate",
                 port,
@@ -119,6 +172,7 @@ class Command(BaseCommand):
                 [(f"b{run}-{i}@example.org", self._address(i % addresses)) for i in range(count)],
                 concurrency,
             )
+            meter.mark()
             first.stored = self._check_stored(form, run, "b", count)
             flood = [(f"f{run}-{i}@example.org", "203.0.113.7") for i in range(count)]
             others = [(f"o{run}-{i}@example.org", self._address(i)) for i in range(addresses)]
@@ -150,6 +204,8 @@ class Command(BaseCommand):
             "concurrency": concurrency,
             "gunicorn_workers": options["workers"],
             "burst": first.summary(),
+            # CPU milliseconds per stored submission (the machine's cores are shared by all).
+            "cpu_ms_per_submission": meter.per_submission_ms(first.stored),
             "flood": {
                 **second.summary(),
                 "stored_from_the_flooding_address": from_flood,
@@ -364,6 +420,7 @@ class Command(BaseCommand):
                 f"p50 {data['p50_ms']} ms, p95 {data['p95_ms']} ms, p99 {data['p99_ms']} ms; "
                 f"statuses {data['statuses']}"
             )
+        self.stdout.write(f"CPU ms per stored submission: {results['cpu_ms_per_submission']}")
         flood = results["flood"]
         self.stdout.write(
             f"Flood: {flood['stored_from_the_flooding_address']} stored from the flooding "

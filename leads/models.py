@@ -89,10 +89,37 @@ def _contact_match(email: str, phone_normalized: str) -> Q:
 
 class LeadQuerySet(OwnedQuerySet):
     """Leads follow the one row-level rule of ``OwnedQuerySet.visible_to``: every lead view,
-    bulk action, export and task starts from ``Lead.objects.visible_to(user)``."""
+    bulk action, export and task starts from ``Lead.objects.visible_to(user)``.
+
+    A lead merged into another (``merged_into``) is kept for its history and for undo, but
+    is no longer a lead anyone works: ``visible_to``, ``open`` and ``same_contact`` leave
+    it out, so lists, counts, exports, scans and duplicate checks never see it."""
+
+    def visible_to(self, user: Any) -> Any:
+        return self.visible_with_merged(user).filter(merged_into__isnull=True)
+
+    def visible_with_merged(self, user: Any) -> Any:
+        """The same rule, merged-away leads included: only for following one to its
+        survivor (its old URL) and for undoing a merge."""
+        return super().visible_to(user)
+
+    def not_merged(self) -> LeadQuerySet:
+        return self.filter(merged_into__isnull=True)
+
+    def survivor_of(self, lead: Lead) -> Lead | None:
+        """The lead a merged-away lead lives on now, following merges of merges, if it is
+        in this queryset (e.g. visible to the user); the lead itself if it was not merged."""
+        current, seen = lead, {lead.pk}
+        while current.merged_into_id is not None:
+            found = self.filter(pk=current.merged_into_id).first()
+            if found is None or found.pk in seen:
+                return None
+            current = found
+            seen.add(current.pk)
+        return current
 
     def open(self) -> LeadQuerySet:
-        return self.filter(status__in=Lead.OPEN_STATUSES)
+        return self.filter(status__in=Lead.OPEN_STATUSES, merged_into__isnull=True)
 
     def for_list(self) -> LeadQuerySet:
         """What a list row shows, in a single query."""
@@ -120,8 +147,9 @@ class LeadQuerySet(OwnedQuerySet):
         )
 
     def same_contact(self, *, email: str = "", phone_normalized: str = "") -> LeadQuerySet:
-        """Leads with this email or this normalised phone (none if neither is given)."""
-        return self.filter(_contact_match(email, phone_normalized))
+        """Leads with this email or this normalised phone (none if neither is given), not
+        counting leads merged away."""
+        return self.filter(_contact_match(email, phone_normalized), merged_into__isnull=True)
 
     def possible_duplicates(
         self,
@@ -139,7 +167,7 @@ class LeadQuerySet(OwnedQuerySet):
                 last_name_lower=last_name.strip().lower(), company_lower=company.strip().lower()
             )
         qs = self.alias(last_name_lower=Lower("last_name"), company_lower=Lower("company"))
-        qs = qs.filter(match)
+        qs = qs.filter(match, merged_into__isnull=True)
         if exclude_pk is not None:
             qs = qs.exclude(pk=exclude_pk)
         return qs.select_related("owner").order_by("-created_at")[:10]
@@ -280,6 +308,19 @@ class Lead(models.Model):
     # through the services. "No activity in N days" finds dormant leads by it.
     last_activity_at = models.DateTimeField(default=now, db_default=Now(), editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Merged into another lead (``leads.merge``): kept, hidden, its URL leads to the
+    # survivor. PROTECT, not SET_NULL: deleting a survivor must not silently bring its
+    # merged-away duplicates back as visible leads (and a merge can still be undone).
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_leads",
+        db_index=False,  # the partial lead_merged_into_idx: almost every row is NULL
+        editable=False,
+    )
+    merged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # What the search box matches, upper-cased so a trigram index serves Django's icontains.
     search = models.GeneratedField(
@@ -333,6 +374,11 @@ class Lead(models.Model):
             ),
             models.Index(Lower("last_name"), Lower("company"), name="lead_name_company_idx"),
             GinIndex(OpClass(F("search"), name="gin_trgm_ops"), name="lead_search_trgm_idx"),
+            models.Index(
+                fields=["merged_into"],
+                name="lead_merged_into_idx",
+                condition=Q(merged_into__isnull=False),
+            ),
             # The SLA scan and the "not contacted in time" filter read only waiting leads.
             models.Index(
                 fields=["sla_due_at", "id"],
@@ -384,6 +430,11 @@ class Lead(models.Model):
                 violation_error_message=DATE_OUT_OF_RANGE,
             ),
             models.CheckConstraint(
+                condition=Q(merged_into__isnull=True, merged_at__isnull=True)
+                | (Q(merged_into__isnull=False, merged_at__isnull=False) & ~Q(merged_into=F("pk"))),
+                name="lead_merged_has_survivor",
+            ),
+            models.CheckConstraint(
                 condition=date_bounds("consent_at"),
                 name="lead_consent_at_in_bounds",
                 violation_error_message=DATE_OUT_OF_RANGE,
@@ -403,6 +454,10 @@ class Lead(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
 
     @property
     def is_overdue(self) -> bool:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q, Value
@@ -731,3 +732,41 @@ class AssignmentRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LeadMerge(models.Model):
+    """One merge of leads into a survivor, kept so that it can be undone: the survivor's
+    values before it, and which rows moved from which lead (``leads.merge.services``)."""
+
+    survivor = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="merges")
+    merged_ids = ArrayField(models.BigIntegerField(), help_text="The leads merged away.")
+    actor = models.ForeignKey(
+        User, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=now)
+    # The survivor's version right after the merge: undo only while nobody changed it since.
+    survivor_version = models.PositiveIntegerField()
+    # {"before": {field: raw value}, "versions": {lead id: version}, "moved": {kind:
+    # {lead id: [row ids]}}, "tags_added": [tag ids]}
+    undo = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["survivor", "-created_at"], name="leadmerge_survivor_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(undone_at__isnull=True) | Q(undone_by__isnull=False),
+                name="leadmerge_undone_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Merge of {len(self.merged_ids)} lead(s) into {self.survivor_id}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None

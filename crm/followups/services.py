@@ -356,3 +356,22 @@ def tasks_move_to_deal(*, lead: Lead, deal: Deal, at: datetime) -> int:
         stranded = _stranded_assignees(tasks, deal.owner)
         tasks.filter(assignee_id__in=stranded).update(assignee=deal.owner, updated_at=at)
     return tasks.update(lead=None, deal=deal, updated_at=at)
+
+
+def tasks_follow_merge(*, survivor: Lead, others: list[Lead]) -> dict[str, dict[str, list[int]]]:
+    """Merged leads' follow-ups (open and done) carry on on the survivor, with their
+    assignees; returns which moved from which lead, for undo."""
+    moved: dict[str, list[int]] = {}
+    for pk, lead_id in Task.objects.filter(lead__in=others).values_list("pk", "lead_id"):
+        moved.setdefault(str(lead_id), []).append(pk)
+    ids = [pk for pks in moved.values() for pk in pks]
+    if ids:
+        Task.objects.filter(pk__in=ids).update(lead=survivor, updated_at=now())
+    return {"tasks": moved}
+
+
+def tasks_unfollow_merge(*, survivor: Lead, moved: dict[str, dict[str, list[int]]]) -> None:
+    """Undoing a merge: each moved follow-up goes back to the lead it came from."""
+    at = now()
+    for lead_id, pks in moved.get("tasks", {}).items():
+        Task.objects.filter(pk__in=pks, lead=survivor).update(lead_id=int(lead_id), updated_at=at)

@@ -88,29 +88,26 @@ def _contact_match(email: str, phone_normalized: str) -> Q:
     return match
 
 
-class LeadQuerySet(OwnedQuerySet):
-    """Leads follow the one row-level rule of ``OwnedQuerySet.visible_to``: every lead view,
-    bulk action, export and task starts from ``Lead.objects.visible_to(user)``.
-
-    A lead merged into another (``merged_into``) is kept for its history and for undo, but
-    is no longer a lead anyone works: ``visible_to``, ``open`` and ``same_contact`` leave
-    it out, so lists, counts, exports, scans and duplicate checks never see it."""
+class MergeableQuerySet(OwnedQuerySet):
+    """Records that can be merged into another (leads, contacts: ``merged_into``). A
+    merged-away record is kept for its history and for undo, but nobody works it any
+    more: ``visible_to`` leaves it out, so lists, counts and exports never see it."""
 
     def visible_to(self, user: Any) -> Any:
         return self.visible_with_merged(user).filter(merged_into__isnull=True)
 
     def visible_with_merged(self, user: Any) -> Any:
-        """The same rule, merged-away leads included: only for following one to its
+        """The same rule, merged-away records included: only for following one to its
         survivor (its old URL) and for undoing a merge."""
         return super().visible_to(user)
 
-    def not_merged(self) -> LeadQuerySet:
+    def not_merged(self) -> Any:
         return self.filter(merged_into__isnull=True)
 
-    def survivor_of(self, lead: Lead) -> Lead | None:
-        """The lead a merged-away lead lives on now, following merges of merges, if it is
-        in this queryset (e.g. visible to the user); the lead itself if it was not merged."""
-        current, seen = lead, {lead.pk}
+    def survivor_of(self, record: Any) -> Any:
+        """The record a merged-away one lives on now, following merges of merges, if it is
+        in this queryset (e.g. visible to the user); the record itself if not merged."""
+        current, seen = record, {record.pk}
         while current.merged_into_id is not None:
             found = self.filter(pk=current.merged_into_id).first()
             if found is None or found.pk in seen:
@@ -118,6 +115,15 @@ class LeadQuerySet(OwnedQuerySet):
             current = found
             seen.add(current.pk)
         return current
+
+
+class LeadQuerySet(MergeableQuerySet):
+    """Leads follow the one row-level rule of ``OwnedQuerySet.visible_to``: every lead view,
+    bulk action, export and task starts from ``Lead.objects.visible_to(user)``.
+
+    A lead merged into another (``leads.merge``) is left out of ``visible_to``, ``open``
+    and ``same_contact``, so lists, counts, exports, scans and duplicate checks never see
+    it."""
 
     def open(self) -> LeadQuerySet:
         return self.filter(status__in=Lead.OPEN_STATUSES, merged_into__isnull=True)

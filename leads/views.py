@@ -27,6 +27,7 @@ from deals.models import Contact
 from leads import services
 from leads.filters import SAVED_VIEWS, LeadFilter
 from leads.forms import AssignForm, BulkForm, LeadForm, NextActionForm, NoteForm, StatusForm
+from leads.merge.selectors import undoable_merges
 from leads.models import Lead, LeadNote, LostReason, Tag
 from leads.phones import normalize_phone
 from leads.selectors import (
@@ -327,6 +328,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tags": lead.tag_names,  # type: ignore[attr-defined]
         "timeline": timeline_of(lead),
         "duplicates": duplicates,
+        "merge_ids": ",".join(str(item.pk) for item in [lead, *duplicates]),
+        "merges": undoable_merges(lead),
         "moves": [Lead.Status(status) for status in services.status_moves(lead, user)],
         "reason_statuses": Lead.REASON_STATUSES,
         "can_work": services.can_work_on(user, lead),

@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import CharField, Count, F, Max, Q, QuerySet, Value
+from django.db.models.functions import Concat, Lower
+
 from leads.models import Lead, LeadMerge
 
 # What a merge chooses, field by field. Fields that belong together travel together: the
@@ -53,49 +57,61 @@ def is_empty(value: Any) -> bool:
     return value in ("", None, False) or (hasattr(value, "code") and not value.code)
 
 
-def default_choices(leads: Sequence[Lead], survivor: Lead) -> dict[str, int]:
-    """Per field, the lead whose value survives by default: the most recently updated one
-    that has a value, else the survivor (all empty)."""
-    newest_first = sorted(leads, key=lambda lead: (lead.updated_at, lead.pk), reverse=True)
+def default_choices(
+    records: Sequence[Any], survivor: Any, fields: dict[str, tuple[str, ...]] = MERGE_FIELDS
+) -> dict[str, int]:
+    """Per field, the record whose value survives by default: the most recently updated
+    one that has a value, else the survivor (all empty). Leads and contacts alike."""
+    newest_first = sorted(records, key=lambda record: (record.updated_at, record.pk), reverse=True)
     chosen = {}
-    for name in MERGE_FIELDS:
-        having = [lead for lead in newest_first if not is_empty(getattr(lead, name))]
+    for name in fields:
+        having = [record for record in newest_first if not is_empty(getattr(record, name))]
         chosen[name] = having[0].pk if having else survivor.pk
     return chosen
 
 
-def label_of(name: str) -> str:
+def label_of(model: Any, name: str) -> str:
     if name in MERGE_LABELS:
         return MERGE_LABELS[name]
-    return str(getattr(Lead._meta.get_field(name), "verbose_name", name)).capitalize()
+    return str(getattr(model._meta.get_field(name), "verbose_name", name)).capitalize()
+
+
+def display(record: Any, name: str) -> str:
+    """A field's value as a person reads it."""
+    if hasattr(record, "display_value"):
+        shown = str(record.display_value(name))
+        if name == "next_action" and getattr(record, "next_action_due", None) is not None:
+            shown = f"{shown} (due {record.next_action_due:%Y-%m-%d %H:%M})"
+        return shown
+    value = getattr(record, name)
+    return "" if value is None else str(value)
 
 
 @dataclass
 class PreviewRow:
     name: str
     label: str
-    values: list[tuple[Lead, str]]  # each lead and how its value reads
+    values: list[tuple[Any, str]]  # each record and how its value reads
     chosen: int  # the lead whose value survives
     differs: bool  # the leads disagree (else the row is only for reading)
 
 
 def merge_preview(
-    leads: Sequence[Lead], survivor: Lead, choices: dict[str, int]
+    records: Sequence[Any],
+    survivor: Any,
+    choices: dict[str, int],
+    merge_fields: dict[str, tuple[str, ...]] = MERGE_FIELDS,
 ) -> list[PreviewRow]:
-    """The preview table: one row per field, one column per lead, the surviving value marked."""
+    """The preview table: one row per field, one column per record, the surviving value
+    marked."""
     rows = []
-    for name, fields in MERGE_FIELDS.items():
-        values = []
-        for lead in leads:
-            shown = str(lead.display_value(name))
-            if name == "next_action" and lead.next_action_due is not None:
-                shown = f"{shown} (due {lead.next_action_due:%Y-%m-%d %H:%M})"
-            values.append((lead, shown))
-        distinct = {tuple(getattr(lead, f) for f in fields) for lead in leads}
+    for name, fields in merge_fields.items():
+        values = [(record, display(record, name)) for record in records]
+        distinct = {tuple(getattr(record, f) for f in fields) for record in records}
         rows.append(
             PreviewRow(
                 name=name,
-                label=label_of(name),
+                label=label_of(survivor, name),
                 values=values,
                 chosen=choices.get(name, survivor.pk),
                 differs=len(distinct) > 1,
@@ -114,3 +130,121 @@ def undoable_merges(lead: Lead) -> list[LeadMerge]:
         .order_by("-created_at", "-id")[:5]
         if merge.survivor_version == lead.version
     ]
+
+
+# --- Groups of likely duplicates ----------------------------------------------------------
+
+GROUP_PAGE = 20
+GROUP_MAX_SIZE = 10  # a group is shown with its first ten leads; the merge takes ten at most
+
+
+@dataclass
+class DuplicateGroup:
+    key: str
+    reason: str
+    confidence: int  # percent
+    leads: list[Any]
+    size: int  # how many leads share the key (may be more than shown)
+
+
+@dataclass
+class GroupPage:
+    groups: list[DuplicateGroup]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Matching:
+    """One way duplicates are found: the key leads share, and how sure that makes us."""
+
+    slug: str
+    label: str
+    reason: str
+    confidence: int
+
+
+MATCHINGS = {
+    m.slug: m
+    for m in [
+        Matching("email", "Same email", "Same email address", 95),
+        Matching("phone", "Same phone", "Same phone number (normalised)", 90),
+        Matching("name", "Same name and company", "Same last name at the same company", 70),
+    ]
+}
+
+
+def _keyed(leads: QuerySet[Any], slug: str, company: str = "company") -> QuerySet[Any]:
+    """Leads with the key of ``slug`` as ``key``. Each key is the expression of an index
+    (``lead_email_idx``, ``lead_phone_idx``, ``lead_name_company_idx``), so the groups come
+    in key order from an index scan and a page stops reading once it has its groups."""
+    if slug == "email":
+        return leads.exclude(email="").annotate(key=F("email"))
+    if slug == "phone":
+        return leads.exclude(phone_normalized="").annotate(key=F("phone_normalized"))
+    return (
+        leads.exclude(last_name="")
+        .exclude(**{company: ""})
+        .exclude(**{f"{company}__isnull": True})
+        .annotate(
+            key=Concat(Lower("last_name"), Value(" @ "), Lower(company), output_field=CharField()),
+            last_lower=Lower("last_name"),
+            company_lower=Lower(company),
+        )
+    )
+
+
+def duplicate_groups(
+    leads: QuerySet[Any],
+    *,
+    slug: str,
+    after: str | None = None,
+    per_page: int = GROUP_PAGE,
+    company: str = "company",
+) -> GroupPage:
+    """A page of groups of ``leads`` (already scoped to the user; contacts work too, with
+    ``company="company__name"``) that share a key: keyset by key, ``per_page`` groups, two
+    queries whatever the table's size."""
+    matching = MATCHINGS[slug]
+    keyed = _keyed(leads, slug, company)
+    group_by = ["last_lower", "company_lower"] if slug == "name" else ["key"]
+    rows = (
+        keyed.order_by()
+        .values(*group_by)
+        .annotate(
+            group_key=Max("key"),
+            size=Count("pk"),
+            ids=ArrayAgg("pk", order_by=("-updated_at", "-pk")),
+            first_names=ArrayAgg(Lower("first_name")),
+        )
+        .filter(size__gt=1)
+    )
+    if after:
+        if slug == "name":
+            last, _, company = after.partition(" @ ")
+            rows = rows.filter(
+                Q(last_lower__gt=last) | Q(last_lower=last, company_lower__gt=company)
+            )
+        else:
+            rows = rows.filter(key__gt=after)
+    found = list(rows.order_by(*group_by)[: per_page + 1])
+    more = len(found) > per_page
+    found = found[:per_page]
+    wanted = [pk for row in found for pk in row["ids"][:GROUP_MAX_SIZE]]
+    model = leads.model
+    by_id = {row.pk: row for row in model.objects.filter(pk__in=wanted).select_related("owner")}
+    groups = []
+    for row in found:
+        confidence = matching.confidence
+        if slug == "name" and len(set(row["first_names"])) == 1:
+            confidence = 85  # the same first name too
+        groups.append(
+            DuplicateGroup(
+                key=row["group_key"],
+                reason=matching.reason,
+                confidence=confidence,
+                leads=[by_id[pk] for pk in row["ids"][:GROUP_MAX_SIZE] if pk in by_id],
+                size=row["size"],
+            )
+        )
+    next_cursor = found[-1]["group_key"] if more and found else None
+    return GroupPage(groups=groups, next_cursor=next_cursor)

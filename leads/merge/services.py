@@ -63,17 +63,61 @@ def _numbers(leads: Sequence[Lead]) -> str:
     return ", ".join(lead.number for lead in leads)
 
 
-def _raw(lead: Lead, name: str) -> Any:
+def raw_value(record: Any, name: str) -> Any:
     """A field's stored value as JSON can keep it (and ``to_python`` read it back)."""
-    field = Lead._meta.get_field(name)
-    value = field.value_from_object(lead)  # type: ignore[union-attr]
-    return None if value is None else field.value_to_string(lead)  # type: ignore[union-attr]
+    field = record._meta.get_field(name)
+    value = field.value_from_object(record)
+    return None if value is None else field.value_to_string(record)
 
 
-def _set_raw(lead: Lead, name: str, raw: Any) -> None:
-    field = Lead._meta.get_field(name)
-    value = None if raw is None else field.to_python(raw)  # type: ignore[union-attr]
-    setattr(lead, field.attname, value)  # type: ignore[union-attr]
+def set_raw_value(record: Any, name: str, raw: Any) -> None:
+    field = record._meta.get_field(name)
+    setattr(record, field.attname, None if raw is None else field.to_python(raw))
+
+
+def resolve_choices(
+    records: Sequence[Any],
+    target: Any,
+    choices: Mapping[str, int] | None,
+    fields: dict[str, tuple[str, ...]],
+) -> dict[str, int]:
+    """Which record's value survives per field: the defaults, overridden by ``choices``."""
+    ids = {record.pk for record in records}
+    chosen = default_choices(records, target, fields)
+    for name, record_id in (choices or {}).items():
+        if name not in fields or record_id not in ids:
+            raise ValidationError(MERGE_BAD_CHOICE.format(field=name))
+        chosen[name] = record_id
+    return chosen
+
+
+def changed_fields(
+    records: Sequence[Any], target: Any, chosen: dict[str, int], fields: dict[str, tuple[str, ...]]
+) -> list[str]:
+    """The fields of ``target`` that the chosen values change."""
+    by_id = {record.pk: record for record in records}
+    return [
+        field
+        for name, group in fields.items()
+        if chosen[name] != target.pk
+        for field in group
+        if getattr(by_id[chosen[name]], field) != getattr(target, field)
+    ]
+
+
+def apply_choices(
+    records: Sequence[Any], target: Any, chosen: dict[str, int], fields: dict[str, tuple[str, ...]]
+) -> dict[str, Any]:
+    """Copy the chosen values onto ``target``; returns the previous values of the fields
+    that changed (raw, for undo)."""
+    by_id = {record.pk: record for record in records}
+    changed = changed_fields(records, target, chosen, fields)
+    previous = {field: raw_value(target, field) for field in changed}
+    for name, group in fields.items():
+        for field in group:
+            if field in changed:
+                setattr(target, field, getattr(by_id[chosen[name]], field))
+    return previous
 
 
 def _lock(ids: Sequence[int]) -> list[Lead]:
@@ -160,30 +204,13 @@ def leads_merge(
     if converted:
         raise ValidationError(MERGE_CONVERTED.format(numbers=_numbers(converted)))
 
-    by_id = {lead.pk: lead for lead in locked}
-    target = by_id[survivor.pk]
+    target = next(lead for lead in locked if lead.pk == survivor.pk)
     gone = [lead for lead in locked if lead.pk != target.pk]
-    chosen = default_choices(locked, target)
-    for name, lead_id in (choices or {}).items():
-        if name not in MERGE_FIELDS or lead_id not in by_id:
-            raise ValidationError(MERGE_BAD_CHOICE.format(field=name))
-        chosen[name] = lead_id
-
+    chosen = resolve_choices(locked, target, choices, MERGE_FIELDS)
     # The survivor's values: the chosen ones, its own previous values kept for undo.
-    changed = [
-        field
-        for name, fields in MERGE_FIELDS.items()
-        if chosen[name] != target.pk
-        for field in fields
-        if getattr(by_id[chosen[name]], field) != getattr(target, field)
-    ]
-    raw_before = {field: _raw(target, field) for field in changed}
-    shown = [f for f in changed if f != "phone_normalized"]
-    before = snapshot(target, shown)
-    for name, fields in MERGE_FIELDS.items():
-        for field in fields:
-            if field in changed:
-                setattr(target, field, getattr(by_id[chosen[name]], field))
+    changed = changed_fields(locked, target, chosen, MERGE_FIELDS)
+    before = snapshot(target, [f for f in changed if f != "phone_normalized"])
+    raw_before = apply_choices(locked, target, chosen, MERGE_FIELDS)
 
     gone_ids = [lead.pk for lead in gone]
     moved: dict[str, dict[str, list[int]]] = {
@@ -272,7 +299,7 @@ def lead_merge_undo(*, actor: User, merge: LeadMerge) -> Lead:
     shown = [f for f in raw_before if f != "phone_normalized"]
     before = snapshot(target, shown)
     for field, raw in raw_before.items():
-        _set_raw(target, field, raw)
+        set_raw_value(target, field, raw)
     moved: dict[str, dict[str, list[int]]] = merge.undo.get("moved", {})
     for kind, model in (("notes", LeadNote), ("inbound_emails", InboundEmail)):
         for lead_id, pks in moved.get(kind, {}).items():

@@ -94,9 +94,10 @@ def timeline_of(lead: Lead, limit: int = 50) -> list[TimelineEntry]:
     history of leads merged into this one is part of it (read where it was written: a
     merge moves notes, never rewrites history)."""
     notes = LeadNote.objects.filter(lead=lead).select_related("author")[:limit]
-    merged_away = Lead.objects.filter(merged_into=lead).values("pk")
+    # One IN over the lead and its merged-away leads: an OR of the two would make the
+    # planner scan the whole audit table instead of crm_audit_target_idx.
+    itself_and_merged = Lead.objects.filter(Q(pk=lead.pk) | Q(merged_into=lead)).values("pk")
     events = AuditEvent.objects.filter(
-        Q(target_id=lead.pk) | Q(target_id__in=merged_away),
-        target_type=ContentType.objects.get_for_model(Lead),
+        target_type=ContentType.objects.get_for_model(Lead), target_id__in=itself_and_merged
     ).select_related("actor")
     return merged_timeline(notes, events[:limit], limit)

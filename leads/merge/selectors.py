@@ -181,16 +181,12 @@ def _keyed(leads: QuerySet[Any], slug: str, company: str = "company") -> QuerySe
         return leads.exclude(email="").annotate(key=F("email"))
     if slug == "phone":
         return leads.exclude(phone_normalized="").annotate(key=F("phone_normalized"))
-    return (
-        leads.exclude(last_name="")
-        .exclude(**{company: ""})
-        .exclude(**{f"{company}__isnull": True})
-        .annotate(
-            key=Concat(Lower("last_name"), Value(" @ "), Lower(company), output_field=CharField()),
-            last_lower=Lower("last_name"),
-            company_lower=Lower(company),
-        )
-    )
+    # Conditions on the index's own expressions, so the scan starts past the empty names.
+    return leads.annotate(
+        key=Concat(Lower("last_name"), Value(" @ "), Lower(company), output_field=CharField()),
+        last_lower=Lower("last_name"),
+        company_lower=Lower(company),
+    ).filter(last_lower__gt="", company_lower__gt="")
 
 
 def duplicate_groups(

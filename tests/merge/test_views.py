@@ -180,3 +180,17 @@ def test_someone_elses_merge_cannot_be_undone(rep: User, rep_b: User) -> None:
     )
     response = client_for(rep_b).post(reverse("leads:merge_undo", args=[merge.pk]))
     assert response.status_code == 404
+
+
+def test_the_preview_costs_the_same_for_ten_leads_as_for_two(
+    rep: User, django_assert_max_num_queries: Any
+) -> None:
+    leads = [make_lead(rep, last_name="Lee", email="same@x.com") for _ in range(10)]
+    client = client_for(rep)
+    client.get(reverse("leads:merge"), {"ids": f"{leads[0].pk},{leads[1].pk}"})
+    with django_assert_max_num_queries(6):
+        two = client.get(reverse("leads:merge"), {"ids": f"{leads[0].pk},{leads[1].pk}"})
+    with django_assert_max_num_queries(6):
+        ten = client.get(reverse("leads:merge"), {"ids": ",".join(str(lead.pk) for lead in leads)})
+    assert two.status_code == ten.status_code == 200
+    assert len(ten.context["records"]) == 10

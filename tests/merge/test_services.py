@@ -221,3 +221,19 @@ def test_one_lead_is_not_a_merge(rep: User, twins: tuple[Lead, Lead]) -> None:
     old, _new = twins
     with pytest.raises(ValidationError, match=services.MERGE_NEEDS_TWO):
         merge(rep, old, old)
+
+
+def test_an_open_task_its_assignee_could_not_see_goes_to_the_survivors_owner(
+    rep: User, rep_b: User, manager: User
+) -> None:
+    mine = make_lead(rep, last_name="Lee", email="same@example.com")
+    theirs = make_lead(rep_b, last_name="Lee", email="same@example.com")
+    task = task_create(
+        actor=rep_b, title="Call", due_at=timezone.now() + timedelta(days=1), lead=theirs
+    )
+    record = merge(manager, mine, theirs)
+    moved = Task.objects.get(pk=task.pk)
+    assert (moved.lead_id, moved.assignee_id) == (mine.pk, rep.pk)
+    services.lead_merge_undo(actor=manager, merge=record)
+    back = Task.objects.get(pk=task.pk)
+    assert (back.lead_id, back.assignee_id) == (theirs.pk, rep_b.pk)

@@ -4,15 +4,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.timezone import now
 
 from accounts.models import OwnedQuerySet, Team, User
 from crm.validators import DATE_OUT_OF_RANGE, date_bounds, validate_date_bounds
-from leads.models import Lead, LostReason
+from leads.models import Lead, LostReason, MergeableQuerySet
 from leads.phones import validate_phone
 
 if TYPE_CHECKING:
@@ -103,6 +105,10 @@ class Company(Owned):
         return reverse("deals:company", args=[self.pk])
 
 
+class ContactQuerySet(MergeableQuerySet):
+    """Contacts follow the one row-level rule; one merged into another is left out."""
+
+
 class Contact(Owned):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
@@ -121,8 +127,22 @@ class Contact(Owned):
         related_name="contacts",
         editable=False,
     )
+    # db_default too: generate_deals loads contacts with COPY.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # Merged into another contact (``deals.merge``): kept, hidden, its deals moved to the
+    # survivor. PROTECT for the reason ``Lead.merged_into`` gives.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_contacts",
+        db_index=False,  # the partial contact_merged_into_idx
+        editable=False,
+    )
+    merged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects = OwnedQuerySet.as_manager()
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -135,12 +155,22 @@ class Contact(Owned):
             ),
             models.Index(fields=["owner", "last_name"], name="contact_owner_idx"),
             models.Index(fields=["last_name", "id"], name="contact_last_name_idx"),
+            models.Index(
+                fields=["merged_into"],
+                name="contact_merged_into_idx",
+                condition=Q(merged_into__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(first_name="") | ~Q(last_name=""),
                 name="contact_has_a_name",
                 violation_error_message="Enter a first or a last name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True, merged_at__isnull=True)
+                | (Q(merged_into__isnull=False, merged_at__isnull=False) & ~Q(merged_into=F("pk"))),
+                name="contact_merged_has_survivor",
             ),
         ]
 
@@ -323,3 +353,40 @@ class DealNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on deal {self.deal_id}"
+
+
+class ContactMerge(models.Model):
+    """One merge of contacts into a survivor, kept so that it can be undone (the shape of
+    ``leads.models.LeadMerge``): the survivor's values before, the deals that moved."""
+
+    survivor = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="merges")
+    merged_ids = ArrayField(models.BigIntegerField(), help_text="The contacts merged away.")
+    actor = models.ForeignKey(
+        User, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=now)
+    survivor_version = models.PositiveIntegerField()
+    undo = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["survivor", "-created_at"], name="contactmerge_survivor_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(undone_at__isnull=True) | Q(undone_by__isnull=False),
+                name="contactmerge_undone_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Merge of {len(self.merged_ids)} contact(s) into {self.survivor_id}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None

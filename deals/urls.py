@@ -2,6 +2,7 @@ from django.urls import path
 
 from crm.followups.emails import views as email_views
 from deals import board, directory, views
+from deals.merge import views as merge_views
 
 app_name = "deals"
 
@@ -18,6 +19,11 @@ urlpatterns = [
     path("<int:pk>/email/", email_views.deal_email, name="email"),
     path("contacts/", directory.contact_list, name="contacts"),
     path("companies/", directory.company_list, name="companies"),
+    path("contacts/duplicates/", merge_views.contact_duplicates, name="contact_duplicates"),
+    path("contacts/merge/", merge_views.contact_merge, name="contact_merge"),
+    path(
+        "contact-merges/<int:pk>/undo/", merge_views.contact_merge_undo, name="contact_merge_undo"
+    ),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("companies/<int:pk>/", views.company_detail, name="company"),
 ]

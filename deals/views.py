@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -27,13 +27,14 @@ from deals.forms import (
     NextActionForm,
     StageForm,
 )
-from deals.models import Company, Contact, Deal, DealNote, Stage
+from deals.models import Company, Contact, ContactMerge, Deal, DealNote, Stage
 from deals.selectors import deal_timeline, forecast_by_month
 from leads import services as lead_services
 from leads.models import Lead, LostReason
 from leads.selectors import choices_for
 
 PER_PAGE = 50
+CONTACT_MERGED_AWAY = "{contact} was merged into {survivor}; this is the contact it became."
 DEAL_SORTS = {
     sort.key: sort
     for sort in [
@@ -347,10 +348,19 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = get_object_or_404(
-        Contact.objects.visible_to(_user(request)).select_related("company", "owner"), pk=pk
-    )
     user = _user(request)
+    contact = (
+        Contact.objects.visible_to(user).select_related("company", "owner").filter(pk=pk).first()
+    )
+    if contact is None:
+        # A contact merged into another: its URL leads to the survivor.
+        scoped = Contact.objects.visible_with_merged(user)
+        merged = scoped.filter(pk=pk, merged_into__isnull=False).first()
+        survivor = scoped.survivor_of(merged) if merged is not None else None
+        if survivor is None:
+            raise Http404("No contact matches the given query.")
+        messages.info(request, CONTACT_MERGED_AWAY.format(contact=merged, survivor=survivor))
+        return redirect(survivor)
     deals = Deal.objects.visible_to(user).filter(contact=contact).select_related("stage")
     match = Q(pk__in=[])
     if contact.email:
@@ -361,7 +371,15 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "deals/contact_detail.html",
-        {"contact": contact, "deals": deals, "duplicates": duplicates},
+        {
+            "contact": contact,
+            "deals": deals,
+            "duplicates": duplicates,
+            "merge_ids": ",".join(str(c.pk) for c in [contact, *duplicates]),
+            "merges": ContactMerge.objects.filter(
+                survivor=contact, undone_at__isnull=True, survivor_version=contact.version
+            ).select_related("actor")[:5],
+        },
     )
 
 

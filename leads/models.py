@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q, Value
@@ -87,12 +88,45 @@ def _contact_match(email: str, phone_normalized: str) -> Q:
     return match
 
 
-class LeadQuerySet(OwnedQuerySet):
+class MergeableQuerySet(OwnedQuerySet):
+    """Records that can be merged into another (leads, contacts: ``merged_into``). A
+    merged-away record is kept for its history and for undo, but nobody works it any
+    more: ``visible_to`` leaves it out, so lists, counts and exports never see it."""
+
+    def visible_to(self, user: Any) -> Any:
+        return self.visible_with_merged(user).filter(merged_into__isnull=True)
+
+    def visible_with_merged(self, user: Any) -> Any:
+        """The same rule, merged-away records included: only for following one to its
+        survivor (its old URL) and for undoing a merge."""
+        return super().visible_to(user)
+
+    def not_merged(self) -> Any:
+        return self.filter(merged_into__isnull=True)
+
+    def survivor_of(self, record: Any) -> Any:
+        """The record a merged-away one lives on now, following merges of merges, if it is
+        in this queryset (e.g. visible to the user); the record itself if not merged."""
+        current, seen = record, {record.pk}
+        while current.merged_into_id is not None:
+            found = self.filter(pk=current.merged_into_id).first()
+            if found is None or found.pk in seen:
+                return None
+            current = found
+            seen.add(current.pk)
+        return current
+
+
+class LeadQuerySet(MergeableQuerySet):
     """Leads follow the one row-level rule of ``OwnedQuerySet.visible_to``: every lead view,
-    bulk action, export and task starts from ``Lead.objects.visible_to(user)``."""
+    bulk action, export and task starts from ``Lead.objects.visible_to(user)``.
+
+    A lead merged into another (``leads.merge``) is left out of ``visible_to``, ``open``
+    and ``same_contact``, so lists, counts, exports, scans and duplicate checks never see
+    it."""
 
     def open(self) -> LeadQuerySet:
-        return self.filter(status__in=Lead.OPEN_STATUSES)
+        return self.filter(status__in=Lead.OPEN_STATUSES, merged_into__isnull=True)
 
     def for_list(self) -> LeadQuerySet:
         """What a list row shows, in a single query."""
@@ -120,8 +154,9 @@ class LeadQuerySet(OwnedQuerySet):
         )
 
     def same_contact(self, *, email: str = "", phone_normalized: str = "") -> LeadQuerySet:
-        """Leads with this email or this normalised phone (none if neither is given)."""
-        return self.filter(_contact_match(email, phone_normalized))
+        """Leads with this email or this normalised phone (none if neither is given), not
+        counting leads merged away."""
+        return self.filter(_contact_match(email, phone_normalized), merged_into__isnull=True)
 
     def possible_duplicates(
         self,
@@ -139,7 +174,7 @@ class LeadQuerySet(OwnedQuerySet):
                 last_name_lower=last_name.strip().lower(), company_lower=company.strip().lower()
             )
         qs = self.alias(last_name_lower=Lower("last_name"), company_lower=Lower("company"))
-        qs = qs.filter(match)
+        qs = qs.filter(match, merged_into__isnull=True)
         if exclude_pk is not None:
             qs = qs.exclude(pk=exclude_pk)
         return qs.select_related("owner").order_by("-created_at")[:10]
@@ -280,6 +315,19 @@ class Lead(models.Model):
     # through the services. "No activity in N days" finds dormant leads by it.
     last_activity_at = models.DateTimeField(default=now, db_default=Now(), editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Merged into another lead (``leads.merge``): kept, hidden, its URL leads to the
+    # survivor. PROTECT, not SET_NULL: deleting a survivor must not silently bring its
+    # merged-away duplicates back as visible leads (and a merge can still be undone).
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_leads",
+        db_index=False,  # the partial lead_merged_into_idx: almost every row is NULL
+        editable=False,
+    )
+    merged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # What the search box matches, upper-cased so a trigram index serves Django's icontains.
     search = models.GeneratedField(
@@ -333,6 +381,11 @@ class Lead(models.Model):
             ),
             models.Index(Lower("last_name"), Lower("company"), name="lead_name_company_idx"),
             GinIndex(OpClass(F("search"), name="gin_trgm_ops"), name="lead_search_trgm_idx"),
+            models.Index(
+                fields=["merged_into"],
+                name="lead_merged_into_idx",
+                condition=Q(merged_into__isnull=False),
+            ),
             # The SLA scan and the "not contacted in time" filter read only waiting leads.
             models.Index(
                 fields=["sla_due_at", "id"],
@@ -384,6 +437,11 @@ class Lead(models.Model):
                 violation_error_message=DATE_OUT_OF_RANGE,
             ),
             models.CheckConstraint(
+                condition=Q(merged_into__isnull=True, merged_at__isnull=True)
+                | (Q(merged_into__isnull=False, merged_at__isnull=False) & ~Q(merged_into=F("pk"))),
+                name="lead_merged_has_survivor",
+            ),
+            models.CheckConstraint(
                 condition=date_bounds("consent_at"),
                 name="lead_consent_at_in_bounds",
                 violation_error_message=DATE_OUT_OF_RANGE,
@@ -403,6 +461,10 @@ class Lead(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
 
     @property
     def is_overdue(self) -> bool:
@@ -676,3 +738,41 @@ class AssignmentRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LeadMerge(models.Model):
+    """One merge of leads into a survivor, kept so that it can be undone: the survivor's
+    values before it, and which rows moved from which lead (``leads.merge.services``)."""
+
+    survivor = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="merges")
+    merged_ids = ArrayField(models.BigIntegerField(), help_text="The leads merged away.")
+    actor = models.ForeignKey(
+        User, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=now)
+    # The survivor's version right after the merge: undo only while nobody changed it since.
+    survivor_version = models.PositiveIntegerField()
+    # {"before": {field: raw value}, "versions": {lead id: version}, "moved": {kind:
+    # {lead id: [row ids]}}, "tags_added": [tag ids]}
+    undo = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["survivor", "-created_at"], name="leadmerge_survivor_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(undone_at__isnull=True) | Q(undone_by__isnull=False),
+                name="leadmerge_undone_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Merge of {len(self.merged_ids)} lead(s) into {self.survivor_id}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import CharField, QuerySet, Value
+from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
 
 from accounts.models import Scope, Team, User, access_scope, managed_scope_of, team_ids_of
@@ -89,6 +90,14 @@ def estimated_lead_count() -> int:
 
 
 def timeline_of(lead: Lead, limit: int = 50) -> list[TimelineEntry]:
-    """Notes and field changes, newest first, in two queries whatever their number."""
+    """Notes and field changes, newest first, in two queries whatever their number. The
+    history of leads merged into this one is part of it (read where it was written: a
+    merge moves notes, never rewrites history)."""
     notes = LeadNote.objects.filter(lead=lead).select_related("author")[:limit]
-    return merged_timeline(notes, AuditEvent.objects.for_object(lead)[:limit], limit)
+    # One IN over the lead and its merged-away leads: an OR of the two would make the
+    # planner scan the whole audit table instead of crm_audit_target_idx.
+    itself_and_merged = Lead.objects.filter(Q(pk=lead.pk) | Q(merged_into=lead)).values("pk")
+    events = AuditEvent.objects.filter(
+        target_type=ContentType.objects.get_for_model(Lead), target_id__in=itself_and_merged
+    ).select_related("actor")
+    return merged_timeline(notes, events[:limit], limit)

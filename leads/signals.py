@@ -10,3 +10,9 @@ lead_owner_changed = Signal()
 # lead's: inquiry, step ("thread": a reply to an email logged elsewhere; "person": the
 # sender may be a known contact). A receiver that takes it answers with a ``Captured``.
 inquiry_received = Signal()
+
+# Leads were merged (``leads.merge``): survivor, others (merged away). A receiver that moves
+# rows of its own to the survivor answers with what it moved, {kind: {lead id: [row ids]}},
+# kept for undo; ``lead_merge_undone`` (survivor, moved: the same dict) moves them back.
+leads_merged = Signal()
+lead_merge_undone = Signal()

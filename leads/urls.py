@@ -3,6 +3,7 @@ from django.urls import path
 from crm.followups.emails import views as email_views
 from deals import views as deal_views
 from leads import views
+from leads.merge import views as merge_views
 
 app_name = "leads"
 
@@ -12,6 +13,9 @@ urlpatterns = [
     path("export/", views.lead_export, name="export"),
     path("count/", views.lead_count, name="count"),
     path("bulk/", views.lead_bulk, name="bulk"),
+    path("duplicates/", merge_views.duplicate_list, name="duplicates"),
+    path("merge/", merge_views.merge_preview, name="merge"),
+    path("merges/<int:pk>/undo/", merge_views.merge_undo, name="merge_undo"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),
     path("<int:pk>/status/", views.lead_change_status, name="status"),

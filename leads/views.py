@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import wraps
 from typing import Any, cast
 
 from django.contrib import messages
@@ -9,7 +10,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -26,6 +27,7 @@ from deals.models import Contact
 from leads import services
 from leads.filters import SAVED_VIEWS, LeadFilter
 from leads.forms import AssignForm, BulkForm, LeadForm, NextActionForm, NoteForm, StatusForm
+from leads.merge.selectors import undoable_merges
 from leads.models import Lead, LeadNote, LostReason, Tag
 from leads.phones import normalize_phone
 from leads.selectors import (
@@ -46,6 +48,8 @@ DUPLICATE_ELSEWHERE = (
 )
 DUPLICATE_ASK_ADMIN = "an admin"
 SEARCH_COUNT_CAP = 1_000
+MERGED_AWAY = "{lead} was merged into {survivor}; this is the lead it became."
+MERGED_AWAY_NOTHING_DONE = "{lead} was merged into {survivor}; nothing was changed. Check here."
 EXPORT_COLUMNS = [
     ("number", "Lead number"),
     ("first_name", "First name"),
@@ -69,14 +73,51 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+class MergedAway(Exception):
+    """The lead asked for was merged into ``survivor``, which the user can open."""
+
+    def __init__(self, lead: Lead, survivor: Lead) -> None:
+        super().__init__(lead.number)
+        self.lead = lead
+        self.survivor = survivor
+
+
 def _lead_or_404(request: HttpRequest, pk: int, **annotations: Any) -> Lead:
-    """Every lead view starts here: another rep's lead is a 404, never a 403."""
-    return get_object_or_404(
-        Lead.objects.visible_to(_user(request))
-        .select_related("owner", "source", "team", "lost_reason", "created_by", "deal")
-        .annotate(**annotations),
-        pk=pk,
-    )
+    """Every lead view starts here: another rep's lead is a 404, never a 403. A lead merged
+    away raises ``MergedAway`` (its views are wrapped in ``follows_merges``)."""
+    user = _user(request)
+    try:
+        return get_object_or_404(
+            Lead.objects.visible_to(user)
+            .select_related("owner", "source", "team", "lost_reason", "created_by", "deal")
+            .annotate(**annotations),
+            pk=pk,
+        )
+    except Http404:
+        scoped = Lead.objects.visible_with_merged(user)
+        merged = scoped.filter(pk=pk, merged_into__isnull=False).first()
+        survivor = scoped.survivor_of(merged) if merged is not None else None
+        if merged is None or survivor is None:
+            raise
+        raise MergedAway(merged, survivor) from None
+
+
+def follows_merges(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A merged-away lead's URL leads to its survivor, with a word on why (an action posted
+    to it is not done: it was meant for a lead that is now part of another)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except MergedAway as moved:
+            text = MERGED_AWAY if request.method in ("GET", "HEAD") else MERGED_AWAY_NOTHING_DONE
+            messages.info(
+                request, text.format(lead=moved.lead.number, survivor=moved.survivor.number)
+            )
+            return redirect(moved.survivor)
+
+    return wrapped
 
 
 def _say_conflict(request: HttpRequest, conflict: services.LeadConflict) -> None:
@@ -259,6 +300,7 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
 # --- One lead ---------------------------------------------------------------------------
 
 
+@follows_merges
 @login_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
@@ -286,6 +328,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tags": lead.tag_names,  # type: ignore[attr-defined]
         "timeline": timeline_of(lead),
         "duplicates": duplicates,
+        "merge_ids": ",".join(str(item.pk) for item in [lead, *duplicates]),
+        "merges": undoable_merges(lead),
         "moves": [Lead.Status(status) for status in services.status_moves(lead, user)],
         "reason_statuses": Lead.REASON_STATUSES,
         "can_work": services.can_work_on(user, lead),
@@ -327,6 +371,7 @@ def _run(request: HttpRequest, lead: Lead, action: Any, success: str) -> HttpRes
     return redirect(lead)
 
 
+@follows_merges
 @login_required
 @require_POST
 def lead_change_status(request: HttpRequest, pk: int) -> HttpResponse:
@@ -355,6 +400,7 @@ def lead_change_status(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@follows_merges
 @login_required
 @require_POST
 def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
@@ -379,6 +425,7 @@ def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@follows_merges
 @login_required
 @require_POST
 def lead_claim(request: HttpRequest, pk: int) -> HttpResponse:
@@ -391,6 +438,7 @@ def lead_claim(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@follows_merges
 @login_required
 @require_POST
 def lead_set_next_action(request: HttpRequest, pk: int) -> HttpResponse:
@@ -425,6 +473,7 @@ def _next_action_saved(data: dict[str, Any]) -> str:
     return "Next action saved."
 
 
+@follows_merges
 @login_required
 @require_POST
 def lead_add_note(request: HttpRequest, pk: int) -> HttpResponse:
@@ -572,6 +621,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+@follows_merges
 @login_required
 def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)

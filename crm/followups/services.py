@@ -356,3 +356,35 @@ def tasks_move_to_deal(*, lead: Lead, deal: Deal, at: datetime) -> int:
         stranded = _stranded_assignees(tasks, deal.owner)
         tasks.filter(assignee_id__in=stranded).update(assignee=deal.owner, updated_at=at)
     return tasks.update(lead=None, deal=deal, updated_at=at)
+
+
+def tasks_follow_merge(*, survivor: Lead, others: list[Lead]) -> dict[str, dict[str, list[int]]]:
+    """Merged leads' follow-ups (open and done) carry on on the survivor. An open one whose
+    assignee could not open the survivor goes to its owner, as when a lead changes hands.
+    Returns what moved, for undo: tasks by lead, and reassigned tasks by old assignee."""
+    moved: dict[str, list[int]] = {}
+    for pk, lead_id in Task.objects.filter(lead__in=others).values_list("pk", "lead_id"):
+        moved.setdefault(str(lead_id), []).append(pk)
+    ids = [pk for pks in moved.values() for pk in pks]
+    reassigned: dict[str, list[int]] = {}
+    if ids and survivor.owner is not None:
+        open_tasks = Task.objects.filter(pk__in=ids).open()
+        stranded = _stranded_assignees(open_tasks, survivor.owner)
+        for pk, assignee_id in open_tasks.filter(assignee_id__in=stranded).values_list(
+            "pk", "assignee_id"
+        ):
+            reassigned.setdefault(str(assignee_id), []).append(pk)
+        open_tasks.filter(assignee_id__in=stranded).update(assignee=survivor.owner)
+    if ids:
+        Task.objects.filter(pk__in=ids).update(lead=survivor, updated_at=now())
+    return {"tasks": moved, "task_assignees": reassigned}
+
+
+def tasks_unfollow_merge(*, survivor: Lead, moved: dict[str, dict[str, list[int]]]) -> None:
+    """Undoing a merge: each moved follow-up goes back to the lead it came from, and to the
+    person it was assigned to."""
+    at = now()
+    for lead_id, pks in moved.get("tasks", {}).items():
+        Task.objects.filter(pk__in=pks, lead=survivor).update(lead_id=int(lead_id), updated_at=at)
+    for assignee_id, pks in moved.get("task_assignees", {}).items():
+        Task.objects.filter(pk__in=pks).update(assignee_id=int(assignee_id), updated_at=at)

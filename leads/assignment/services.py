@@ -145,7 +145,8 @@ def matching_rule(lead: Lead, tags: Sequence[Tag], routing: Routing) -> ActiveRu
 def open_lead_counts(people: Sequence[User]) -> dict[int, int]:
     """How many open leads each of these people owns (one query)."""
     rows = (
-        Lead.objects.filter(owner__in=[p.pk for p in people], status__in=Lead.OPEN_STATUSES)
+        Lead.objects.open()
+        .filter(owner__in=[p.pk for p in people])
         .values("owner")
         .annotate(n=Count("pk"))
         .order_by()

@@ -280,7 +280,9 @@ def notification_thread_target(
 
 def notification_thread_lead(message_ids: Sequence[str]) -> Lead | None:
     lead_id = notification_thread_target(message_ids, "leads", "lead")
-    return Lead.objects.filter(pk=lead_id).first() if lead_id is not None else None
+    lead = Lead.objects.filter(pk=lead_id).first() if lead_id is not None else None
+    # A reply about a lead merged away since belongs to the lead it was merged into.
+    return Lead.objects.survivor_of(lead) if lead is not None else None
 
 
 # --- The lead it would be ---------------------------------------------------------------------

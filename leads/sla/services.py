@@ -191,7 +191,9 @@ def _notifications(
 
 
 def _waiting() -> Any:
-    return Lead.objects.filter(status=Lead.Status.NEW, first_contacted_at__isnull=True)
+    return Lead.objects.filter(
+        status=Lead.Status.NEW, first_contacted_at__isnull=True, merged_into__isnull=True
+    )
 
 
 def sla_alert_due(*, at: datetime, limit: int) -> int:

@@ -1,0 +1,246 @@
+"""Reads for merging: which value of each field survives by default, the preview table,
+and the merges a lead page can offer to undo."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import CharField, Count, F, Max, Q, QuerySet, Value
+from django.db.models.functions import Concat, Lower
+
+from leads.models import Lead, LeadMerge
+
+# What a merge chooses, field by field. Fields that belong together travel together: the
+# phone with its normalised form, a next action with its due time, consent with its
+# when/how/wording, the campaign's UTM fields with the pages the lead came through.
+MERGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "first_name": ("first_name",),
+    "last_name": ("last_name",),
+    "company": ("company",),
+    "job_title": ("job_title",),
+    "email": ("email",),
+    "phone": ("phone", "phone_normalized"),
+    "website": ("website",),
+    "country": ("country",),
+    "region": ("region",),
+    "source": ("source",),
+    "utm_campaign": (
+        "utm_campaign",
+        "utm_source",
+        "utm_medium",
+        "utm_term",
+        "utm_content",
+        "referrer",
+        "landing_page",
+    ),
+    "rate": ("rate",),
+    "budget": ("budget",),
+    "authority": ("authority",),
+    "need": ("need",),
+    "timeline": ("timeline",),
+    "estimated_value": ("estimated_value",),
+    "next_action": ("next_action", "next_action_due"),
+    "description": ("description",),
+    "marketing_consent": ("marketing_consent", "consent_at", "consent_source", "consent_text"),
+}
+MERGE_LABELS = {
+    "utm_campaign": "Campaign (UTM)",
+    "next_action": "Next action",
+    "marketing_consent": "Marketing consent",
+}
+
+
+def is_empty(value: Any) -> bool:
+    return value in ("", None, False) or (hasattr(value, "code") and not value.code)
+
+
+def default_choices(
+    records: Sequence[Any], survivor: Any, fields: dict[str, tuple[str, ...]] = MERGE_FIELDS
+) -> dict[str, int]:
+    """Per field, the record whose value survives by default: the most recently updated
+    one that has a value, else the survivor (all empty). Leads and contacts alike."""
+    newest_first = sorted(records, key=lambda record: (record.updated_at, record.pk), reverse=True)
+    chosen = {}
+    for name in fields:
+        having = [record for record in newest_first if not is_empty(getattr(record, name))]
+        chosen[name] = having[0].pk if having else survivor.pk
+    return chosen
+
+
+def label_of(model: Any, name: str) -> str:
+    if name in MERGE_LABELS:
+        return MERGE_LABELS[name]
+    return str(getattr(model._meta.get_field(name), "verbose_name", name)).capitalize()
+
+
+def display(record: Any, name: str) -> str:
+    """A field's value as a person reads it."""
+    if hasattr(record, "display_value"):
+        shown = str(record.display_value(name))
+        if name == "next_action" and getattr(record, "next_action_due", None) is not None:
+            shown = f"{shown} (due {record.next_action_due:%Y-%m-%d %H:%M})"
+        return shown
+    value = getattr(record, name)
+    return "" if value is None else str(value)
+
+
+@dataclass
+class PreviewRow:
+    name: str
+    label: str
+    values: list[tuple[Any, str]]  # each record and how its value reads
+    chosen: int  # the lead whose value survives
+    differs: bool  # the leads disagree (else the row is only for reading)
+
+
+def merge_preview(
+    records: Sequence[Any],
+    survivor: Any,
+    choices: dict[str, int],
+    merge_fields: dict[str, tuple[str, ...]] = MERGE_FIELDS,
+) -> list[PreviewRow]:
+    """The preview table: one row per field, one column per record, the surviving value
+    marked."""
+    rows = []
+    for name, fields in merge_fields.items():
+        values = [(record, display(record, name)) for record in records]
+        distinct = {tuple(getattr(record, f) for f in fields) for record in records}
+        rows.append(
+            PreviewRow(
+                name=name,
+                label=label_of(survivor, name),
+                values=values,
+                chosen=choices.get(name, survivor.pk),
+                differs=len(distinct) > 1,
+            )
+        )
+    return rows
+
+
+def undoable_merges(lead: Lead) -> list[LeadMerge]:
+    """The merges into this lead that can still be undone (the latest one while the lead is
+    unchanged since), for the lead page's undo button."""
+    return [
+        merge
+        for merge in LeadMerge.objects.filter(survivor=lead, undone_at__isnull=True)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:5]
+        if merge.survivor_version == lead.version
+    ]
+
+
+# --- Groups of likely duplicates ----------------------------------------------------------
+
+GROUP_PAGE = 20
+GROUP_MAX_SIZE = 10  # a group is shown with its first ten leads; the merge takes ten at most
+
+
+@dataclass
+class DuplicateGroup:
+    key: str
+    reason: str
+    confidence: int  # percent
+    leads: list[Any]
+    size: int  # how many leads share the key (may be more than shown)
+
+
+@dataclass
+class GroupPage:
+    groups: list[DuplicateGroup]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Matching:
+    """One way duplicates are found: the key leads share, and how sure that makes us."""
+
+    slug: str
+    label: str
+    reason: str
+    confidence: int
+
+
+MATCHINGS = {
+    m.slug: m
+    for m in [
+        Matching("email", "Same email", "Same email address", 95),
+        Matching("phone", "Same phone", "Same phone number (normalised)", 90),
+        Matching("name", "Same name and company", "Same last name at the same company", 70),
+    ]
+}
+
+
+def _keyed(leads: QuerySet[Any], slug: str, company: str = "company") -> QuerySet[Any]:
+    """Leads with the key of ``slug`` as ``key``. Each key is the expression of an index
+    (``lead_email_idx``, ``lead_phone_idx``, ``lead_name_company_idx``), so the groups come
+    in key order from an index scan and a page stops reading once it has its groups."""
+    if slug == "email":
+        return leads.exclude(email="").annotate(key=F("email"))
+    if slug == "phone":
+        return leads.exclude(phone_normalized="").annotate(key=F("phone_normalized"))
+    # Conditions on the index's own expressions, so the scan starts past the empty names.
+    return leads.annotate(
+        key=Concat(Lower("last_name"), Value(" @ "), Lower(company), output_field=CharField()),
+        last_lower=Lower("last_name"),
+        company_lower=Lower(company),
+    ).filter(last_lower__gt="", company_lower__gt="")
+
+
+def duplicate_groups(
+    leads: QuerySet[Any],
+    *,
+    slug: str,
+    after: str | None = None,
+    per_page: int = GROUP_PAGE,
+    company: str = "company",
+) -> GroupPage:
+    """A page of groups of ``leads`` (already scoped to the user; contacts work too, with
+    ``company="company__name"``) that share a key: keyset by key, ``per_page`` groups, two
+    queries whatever the table's size."""
+    matching = MATCHINGS[slug]
+    keyed = _keyed(leads, slug, company)
+    group_by = ["last_lower", "company_lower"] if slug == "name" else ["key"]
+    rows = (
+        keyed.order_by()
+        .values(*group_by)
+        .annotate(
+            group_key=Max("key"),
+            size=Count("pk"),
+            ids=ArrayAgg("pk", order_by=("-updated_at", "-pk")),
+            first_names=ArrayAgg(Lower("first_name")),
+        )
+        .filter(size__gt=1)
+    )
+    if after:
+        if slug == "name":
+            last, _, company = after.partition(" @ ")
+            rows = rows.filter(
+                Q(last_lower__gt=last) | Q(last_lower=last, company_lower__gt=company)
+            )
+        else:
+            rows = rows.filter(key__gt=after)
+    found = list(rows.order_by(*group_by)[: per_page + 1])
+    more = len(found) > per_page
+    found = found[:per_page]
+    wanted = [pk for row in found for pk in row["ids"][:GROUP_MAX_SIZE]]
+    model = leads.model
+    by_id = {row.pk: row for row in model.objects.filter(pk__in=wanted).select_related("owner")}
+    groups = []
+    for row in found:
+        confidence = matching.confidence
+        if slug == "name" and len(set(row["first_names"])) == 1:
+            confidence = 85  # the same first name too
+        groups.append(
+            DuplicateGroup(
+                key=row["group_key"],
+                reason=matching.reason,
+                confidence=confidence,
+                leads=[by_id[pk] for pk in row["ids"][:GROUP_MAX_SIZE] if pk in by_id],
+                size=row["size"],
+            )
+        )
+    next_cursor = found[-1]["group_key"] if more and found else None
+    return GroupPage(groups=groups, next_cursor=next_cursor)

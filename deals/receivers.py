@@ -41,7 +41,7 @@ SELECT d.id, d.title, d.owner_id, u.is_active, u.email, u.first_name, u.last_nam
   JOIN deals_contact c ON c.id = d.contact_id
   JOIN deals_stage s ON s.id = d.stage_id
   LEFT JOIN accounts_user u ON u.id = d.owner_id
- WHERE s.kind = %(open)s AND ({match})
+ WHERE s.kind = %(open)s AND c.merged_into_id IS NULL AND ({match})
  ORDER BY {first} d.created_at DESC, d.id DESC
  LIMIT 1
 """

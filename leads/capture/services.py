@@ -99,7 +99,7 @@ KNOWN_LEAD_SQL = """
 SELECT l.id, l.number, l.version, l.marketing_consent, l.first_name, l.last_name,
        l.status, l.team_id, l.owner_id, u.is_active, u.email, u.first_name, u.last_name
   FROM leads_lead l LEFT JOIN accounts_user u ON u.id = l.owner_id
- WHERE l.status = ANY(%(open)s) AND ({match})
+ WHERE l.status = ANY(%(open)s) AND l.merged_into_id IS NULL AND ({match})
  ORDER BY {first} l.created_at DESC, l.id DESC
  LIMIT 1
 """

@@ -43,6 +43,9 @@ def test_the_known_lead_is_the_one_same_contact_finds() -> None:
     reason = LostReason.objects.get_or_create(name="No budget")[0]
     Lead.objects.filter(pk=closed.pk).update(status=Lead.Status.UNQUALIFIED, lost_reason=reason)
     Lead.objects.filter(pk=older.pk).update(created_at=older.created_at - timedelta(days=1))
+    merged = make_lead(rep, email="mia@example.com")
+    survivor = make_lead(rep, email="mia.new@example.com")
+    Lead.objects.filter(pk=merged.pk).update(merged_into=survivor, merged_at=survivor.created_at)
     phone = by_phone.phone_normalized
     assert phone == older.phone_normalized  # the same person's phone, written two ways
     cases = [
@@ -51,6 +54,7 @@ def test_the_known_lead_is_the_one_same_contact_finds() -> None:
         ("", phone),  # the newest with the phone
         ("nobody@example.com", phone),
         ("cleo@example.com", ""),  # closed: not an open lead
+        ("mia@example.com", ""),  # merged away: its survivor is the lead now
         ("nobody@example.com", ""),
         ("", ""),
     ]

@@ -31,13 +31,3 @@ class ReusingRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
-
-    def count_hit(self, key: str, timeout: int) -> int:
-        """One more hit on a counter that expires ``timeout`` seconds after its first hit;
-        the new count. One round trip (Django's ``add`` then ``incr`` take three)."""
-        name = self.make_and_validate_key(key)
-        client = self._cache.get_client(name, write=True)  # type: ignore[attr-defined]
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(name)
-        pipe.expire(name, timeout, nx=True)
-        return int(pipe.execute()[0])

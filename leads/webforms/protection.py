@@ -3,10 +3,9 @@ CSRF-exempt (it must take posts from other sites): a signed per-render token (wh
 when it was shown; single use), a honeypot field, a minimum fill time, rate limits per
 client address and per form in the cache, and a bounded body.
 
-The limits are fixed windows in the cache (``add`` then ``incr``, atomic on Redis), not a
-rate-limiting library: the key is ours (form and client address, the address read
-through ``PROXY_COUNT`` proxies) and the answer is a counted refusal on the form with a
-polite page, which a decorator library would turn into its own 403.
+The limits are sliding windows in the cache (``crm.ratelimit``, which says why not a
+library), keyed by form and client address (the address read through ``PROXY_COUNT``
+proxies); the answer is a counted refusal on the form with a polite page.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import hashlib
 import ipaddress
 import secrets
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
@@ -25,6 +23,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils.timezone import now
 
+from crm.ratelimit import Limit, first_exceeded
 from leads.webforms.models import WebForm, WebFormRefusal
 
 Reason = WebFormRefusal.Reason
@@ -38,12 +37,6 @@ class Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Limit:
-    count: int
-    seconds: int
 
 
 def per_address() -> Limit:
@@ -112,25 +105,12 @@ def client_address(request: HttpRequest) -> str:
         return remote
 
 
-def _within(key: str, limit: Limit) -> bool:
-    window = f"{key}:{int(time.time() // limit.seconds)}"
-    count_hit = getattr(cache, "count_hit", None)  # on Redis (crm.cache): one round trip
-    if count_hit is not None:
-        return int(count_hit(window, limit.seconds * 2)) <= limit.count
-    cache.add(window, 0, limit.seconds * 2)
-    try:
-        hits = cache.incr(window)
-    except ValueError:  # expired between the two calls: this is the window's first hit
-        cache.add(window, 1, limit.seconds * 2)
-        hits = 1
-    return hits <= limit.count
-
-
 def check_rates(form: WebForm, address: str) -> None:
     key = f"webforms:rate:{form.pk}:{form.slug}"
-    if not _within(f"{key}:{address}", per_address()):
+    exceeded = first_exceeded([(f"{key}:{address}", per_address()), (key, per_form())])
+    if exceeded == 0:
         raise Refused(Reason.RATE_LIMITED)
-    if not _within(key, per_form()):
+    if exceeded == 1:
         raise Refused(Reason.FORM_BUSY)
 
 

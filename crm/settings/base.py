@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "crm.followups",
     "leads.inbound",
     "leads.webforms",
+    "leads.imports",
 ]
 
 MIDDLEWARE = [
@@ -318,3 +319,9 @@ WEBFORM_RATE_PER_ADDRESS = (int(os.environ.get("WEBFORM_RATE_PER_ADDRESS", "20")
 WEBFORM_RATE_PER_FORM = (int(os.environ.get("WEBFORM_RATE_PER_FORM", "6000")), 600)
 # A form's post is a few kilobytes; anything far above is not a person typing.
 WEBFORM_MAX_BODY_BYTES = 64 * 1024
+
+# --- Lead import (leads.imports) ----------------------------------------------------------
+# The largest file the import page takes (the command reads any size).
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+# Records per chunk: one COPY, one transaction, one progress step and cancel check each.
+IMPORT_BATCH_ROWS = int(os.environ.get("IMPORT_BATCH_ROWS", "5000"))

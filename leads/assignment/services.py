@@ -75,8 +75,12 @@ def _matches(rule: Any, lead: Lead, tag_ids: set[int], routing: Routing) -> bool
 
 def matching_rule(lead: Lead, tags: Sequence[Tag], routing: Routing) -> AssignmentRule | None:
     """The first active rule, in order, whose conditions all match the lead."""
-    # One query: each rule with the ids of its sources and tags.
-    rules = (
+    return first_matching(active_rules(), lead, {tag.pk for tag in tags}, routing)
+
+
+def active_rules() -> list[AssignmentRule]:
+    """The active rules in order, each with the ids of its sources and tags (one query)."""
+    return list(
         AssignmentRule.objects.filter(is_active=True)
         .select_related("user")
         .defer(*(f"user__{name}" for name in UNUSED_USER_FIELDS))
@@ -86,7 +90,13 @@ def matching_rule(lead: Lead, tags: Sequence[Tag], routing: Routing) -> Assignme
         )
         .order_by("position", "pk")
     )
-    tag_ids = {tag.pk for tag in tags}
+
+
+def first_matching(
+    rules: Sequence[AssignmentRule], lead: Lead, tag_ids: set[int], routing: Routing
+) -> AssignmentRule | None:
+    """The first of ``active_rules()`` whose conditions all match (for a batch of leads,
+    such as an import, which loads the rules once)."""
     return next((rule for rule in rules if _matches(rule, lead, tag_ids, routing)), None)
 
 

@@ -70,6 +70,7 @@ from leads.imports.models import (
     ImportBatch,
     ImportChunk,
     ImportedLead,
+    ImportMapping,
     ImportRejection,
     OnDuplicate,
 )
@@ -1360,3 +1361,13 @@ def import_batch_undo(*, batch: ImportBatch, actor: User) -> ImportBatch:
         note=f"Undone: its created leads removed, its updates reverted ({removed} rows).",
     )
     return locked
+
+
+def import_mapping_save(*, actor: User, name: str, mapping: dict[str, str]) -> ImportMapping:
+    """Keep a mapping under a name (the person's own; the same name replaces it)."""
+    saved, _ = ImportMapping.objects.update_or_create(
+        created_by=actor,
+        name=" ".join(name.split())[:100],
+        defaults={"mapping": {h: f for h, f in mapping.items() if f}},
+    )
+    return saved

@@ -323,5 +323,8 @@ WEBFORM_MAX_BODY_BYTES = 64 * 1024
 # --- Lead import (leads.imports) ----------------------------------------------------------
 # The largest file the import page takes (the command reads any size).
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+# A file up to this size is dry-run by the page itself; a larger one by a worker, with a
+# progress bar (a web request must not run for minutes).
+IMPORT_INLINE_CHECK_BYTES = int(os.environ.get("IMPORT_INLINE_CHECK_KB", "2048")) * 1024
 # Records per chunk: one COPY, one transaction, one progress step and cancel check each.
 IMPORT_BATCH_ROWS = int(os.environ.get("IMPORT_BATCH_ROWS", "5000"))

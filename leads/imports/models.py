@@ -35,6 +35,7 @@ class ImportBatchQuerySet(models.QuerySet["ImportBatch"]):
 class ImportBatch(models.Model):
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded"
+        CHECKING = "checking", "Dry run in progress"
         CHECKED = "checked", "Checked (dry run)"
         QUEUED = "queued", "Waiting for a worker"
         RUNNING = "running", "Importing"
@@ -43,7 +44,7 @@ class ImportBatch(models.Model):
         FAILED = "failed", "Failed"
         UNDONE = "undone", "Undone"
 
-    ACTIVE: tuple[str, ...] = ("queued", "running")
+    ACTIVE: tuple[str, ...] = ("checking", "queued", "running")
 
     class Kind(models.TextChoices):
         CSV = "csv", "CSV"
@@ -87,6 +88,7 @@ class ImportBatch(models.Model):
                 condition=Q(
                     status__in=[
                         "uploaded",
+                        "checking",
                         "checked",
                         "queued",
                         "running",

@@ -1110,8 +1110,20 @@ def import_batch_set_mapping(
     return locked
 
 
-def import_batch_dry_run(*, batch: ImportBatch, actor: User) -> ImportReport:
-    """Say what the import would do, writing nothing but the report on the batch."""
+def import_batch_dry_run(*, batch: ImportBatch, actor: User) -> ImportReport | None:
+    """Say what the import would do, writing nothing but the report on the batch. A small
+    file is checked at once (the report is returned); a larger one by a worker, with the
+    same progress bar as the import (None is returned: the batch is now checking)."""
+    from celery import current_app
+
+    if batch.file_size > settings.IMPORT_INLINE_CHECK_BYTES:
+        with transaction.atomic():
+            taken = ImportBatch.objects.filter(
+                pk=batch.pk, status=ImportBatch.Status.UPLOADED
+            ).update(status=ImportBatch.Status.CHECKING, bytes_done=0, cancel_requested=False)
+            if taken:
+                transaction.on_commit(lambda: current_app.send_task(CHECK_TASK, args=[batch.pk]))
+        return None
     report = import_rows(
         table=batch_table(batch),
         mapping=batch.mapping,
@@ -1125,6 +1137,39 @@ def import_batch_dry_run(*, batch: ImportBatch, actor: User) -> ImportReport:
     return report
 
 
+def import_batch_check(*, batch_id: int) -> ImportReport | None:
+    """The worker's dry run of a checking batch (a canceled one goes back to its mapping)."""
+    batch = ImportBatch.objects.select_related("created_by").filter(pk=batch_id).first()
+    if batch is None or batch.status != ImportBatch.Status.CHECKING:
+        return None
+    try:
+        report = import_rows(
+            table=batch_table(batch),
+            mapping=batch.mapping,
+            actor=batch.created_by,
+            options=ImportOptions.from_dict(batch.options),
+            dry_run=True,
+            on_chunk=lambda report, progress: _save_progress(
+                batch_id, report, progress, batch.file_size, counts=False
+            ),
+        )
+    except ImportFileError as error:
+        ImportBatch.objects.filter(pk=batch_id).update(
+            status=ImportBatch.Status.UPLOADED, error=str(error)
+        )
+        return None
+    if report.canceled:
+        ImportBatch.objects.filter(pk=batch_id).update(
+            status=ImportBatch.Status.UPLOADED, cancel_requested=False, bytes_done=0
+        )
+        return report
+    ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.CHECKING).update(
+        dry_run_report=report.as_dict(), status=ImportBatch.Status.CHECKED, bytes_done=0
+    )
+    return report
+
+
+CHECK_TASK = "leads.imports.tasks.import_check"
 IMPORT_TASK = "leads.imports.tasks.import_batch"
 
 
@@ -1145,9 +1190,12 @@ def import_batch_start(*, batch: ImportBatch, actor: User) -> ImportBatch:
     return locked
 
 
-def _save_progress(batch_id: int, report: ImportReport, progress: float, size: int) -> bool:
+def _save_progress(
+    batch_id: int, report: ImportReport, progress: float, size: int, *, counts: bool = True
+) -> bool:
+    """Show how far it is; False if someone asked to cancel."""
     ImportBatch.objects.filter(pk=batch_id).update(
-        bytes_done=int(progress * size), **_counts(report)
+        bytes_done=int(progress * size), **(_counts(report) if counts else {})
     )
     cancel = ImportBatch.objects.filter(pk=batch_id).values_list("cancel_requested", flat=True)
     return not cancel.first()
@@ -1232,7 +1280,7 @@ def import_batch_cancel(*, batch: ImportBatch, actor: User) -> ImportBatch:
             locked.finished_at = now()
             locked.save(update_fields=["status", "cancel_requested", "finished_at"])
             return locked
-        if locked.status != ImportBatch.Status.RUNNING:
+        if locked.status not in (ImportBatch.Status.RUNNING, ImportBatch.Status.CHECKING):
             raise ValidationError(NOT_CANCELABLE)
         locked.cancel_requested = True
         locked.save(update_fields=["cancel_requested"])

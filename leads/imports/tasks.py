@@ -16,3 +16,12 @@ def import_batch(batch_id: int) -> dict[str, int] | None:
     if report is None:
         return None
     return {key: value for key, value in report.as_json().items() if key != "errors"}
+
+
+@shared_task(soft_time_limit=3000, time_limit=3300)
+def import_check(batch_id: int) -> dict[str, int] | None:
+    """The dry run of a large file (a small one is checked by the page itself)."""
+    report = services.import_batch_check(batch_id=batch_id)
+    if report is None:
+        return None
+    return {key: value for key, value in report.as_json().items() if key != "errors"}

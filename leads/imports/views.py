@@ -160,6 +160,9 @@ def _apply_mapping(request: HttpRequest, batch: ImportBatch, form: MappingForm) 
     except ImportFileError as error:
         messages.error(request, str(error))
         return redirect("imports:mapping", pk=batch.pk)
+    if report is None:
+        messages.info(request, "The dry run has started; nothing is written.")
+        return redirect("imports:progress", pk=batch.pk)
     messages.info(
         request,
         f"Dry run: {report.created} would be created, {report.updated} updated, "
@@ -176,6 +179,10 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress bar while it runs (htmx polls the partial every second; without
     JavaScript the page reloads itself), then the report."""
     batch = _batch_or_404(request, pk)
+    checked = batch.status in (ImportBatch.Status.UPLOADED, ImportBatch.Status.CHECKED)
+    mapping_url = reverse("imports:mapping", args=[batch.pk]) + "#dry-run"
+    if checked and not request.htmx:  # type: ignore[attr-defined]
+        return redirect(mapping_url)  # a dry run that finished: its report is there
     context = {
         "batch": batch,
         "samples": (batch.report or {}).get("samples", {}),
@@ -186,7 +193,9 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:  # type: ignore[attr-defined]
         return render(request, "imports/progress.html", context)
     response = render(request, "imports/progress.html#status", context)
-    if not batch.is_active:
+    if checked:
+        response["HX-Redirect"] = mapping_url
+    elif not batch.is_active:
         response["HX-Refresh"] = "true"  # finished: the whole report, rejected rows and all
     return response
 

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from leads import services as lead_services
 from leads.imports import services
 from leads.imports.models import ImportBatch, ImportMapping
-from leads.imports.tasks import import_batch
+from leads.imports.tasks import import_batch, import_check
 from leads.models import Lead
 from tests.factories import make_lead
 from tests.imports.helpers import csv_bytes, run
@@ -243,3 +243,30 @@ def test_undo_is_refused_once_a_lead_was_touched(client, manager):
     response = client.post(f"/leads/import/{batch.pk}/undo/", follow=True)
     assert "cannot be undone: 1 of its leads have been changed" in response.content.decode()
     assert Lead.objects.count() == 2
+
+
+def test_a_large_files_dry_run_is_a_worker_s(
+    client, manager, settings, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_INLINE_CHECK_BYTES = 10
+    client.force_login(manager)
+    upload(client)
+    batch = ImportBatch.objects.get()
+    with (
+        mock.patch("celery.current_app.send_task") as send_task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(f"/leads/import/{batch.pk}/", mapping_post(batch, action="check"))
+    assert response["Location"] == f"/leads/import/{batch.pk}/progress/"
+    send_task.assert_called_once_with("leads.imports.tasks.import_check", args=[batch.pk])
+    page = client.get(f"/leads/import/{batch.pk}/progress/")
+    assert b"Dry run in progress" in page.content
+    assert b"Cancel the import" in page.content
+    import_check(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.CHECKED
+    assert Lead.objects.count() == 0
+    polled = client.get(f"/leads/import/{batch.pk}/progress/", HTTP_HX_REQUEST="true")
+    assert polled["HX-Redirect"] == f"/leads/import/{batch.pk}/#dry-run"
+    page = client.get(f"/leads/import/{batch.pk}/")
+    assert b"Dry run: what the import would do" in page.content

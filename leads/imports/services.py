@@ -29,11 +29,12 @@ writes, inside one transaction that is rolled back: it writes nothing.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import uuid
 import zoneinfo
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -58,6 +59,7 @@ from leads.assignment.services import (
     first_matching,
     open_lead_counts,
 )
+from leads.imports import translating
 from leads.imports.mapping import (
     FIELD_LABELS,
     Context,
@@ -484,19 +486,30 @@ class Prepared:
     at: datetime
 
 
-def _prepare(run: Run, records: list[tuple[int, list[str]]]) -> Prepared:
+@dataclass
+class Spec:
+    """What translating a chunk needs: picklable, for a translating process."""
+
+    ctx: Context
+    columns: dict[str, int]
+    actor_id: int
+    memberships: dict[int, int]
+    target: ResponseTarget
+
+
+def _prepare(spec: Spec, records: list[tuple[int, list[str]]]) -> Prepared:
     """Translate a chunk and build its staging rows. Touches no database (it runs on a
-    thread beside the previous chunk's SQL), so the deadline is worked out beforehand."""
+    thread, or in another process, beside the previous chunk's SQL)."""
     at = now()
-    sla_due = add_target_minutes(at, run.target.first_contact_minutes, run.target)
+    sla_due = add_target_minutes(at, spec.target.first_contact_minutes, spec.target)
     defaults = _defaults()
     defaults.pop("id")
     prepared = Prepared(len(records), {}, {}, [], [], [], at)
-    actor_team = run.memberships.get(run.actor.pk)
+    actor_team = spec.memberships.get(spec.actor_id)
     lead_columns = LEAD_COLUMNS[1:]
     for row, cells in records:
         try:
-            result = translate(cells, run.columns, run.ctx)
+            result = translate(cells, spec.columns, spec.ctx)
         except RowRejected as error:
             prepared.refused.append((row, str(error), cells))
             continue
@@ -506,13 +519,13 @@ def _prepare(run: Run, records: list[tuple[int, list[str]]]) -> Prepared:
         prepared.cells_of[row] = cells
         status = values["status"]
         lead = {**defaults, **{k: v for k, v in values.items() if k in defaults}}
-        lead["created_by_id"] = run.actor.pk
+        lead["created_by_id"] = spec.actor_id
         lead["created_at"] = lead["updated_at"] = lead["last_activity_at"] = at
         lead["sla_due_at"] = sla_due if status == Lead.Status.NEW else None
         lead["qualified_at"] = at if status == Lead.Status.QUALIFIED else None
         lead["closed_at"] = None if status in Lead.OPEN_STATUSES else at
         owner_id = values.get("owner_id")
-        lead["team_id"] = (run.memberships.get(owner_id) if owner_id else None) or actor_team
+        lead["team_id"] = (spec.memberships.get(owner_id) if owner_id else None) or actor_team
         prepared.copy_rows.append(
             [row, values.get("number", ""), bool(values.get("number")), ""]
             + [lead[c] for c in lead_columns]
@@ -947,6 +960,7 @@ def import_rows(
     batch: ImportBatch | None = None,
     on_chunk: Callable[[ImportReport, float], bool] | None = None,
     chunk_rows: int | None = None,
+    processes: int | None = None,
 ) -> ImportReport:
     """Import a table's records (or, for a dry run, say what would happen). ``on_chunk``
     is called after each chunk with the report so far and the progress (0–1); it returns
@@ -976,14 +990,21 @@ def import_rows(
         target=ResponseTarget.current(),
     )
     size = chunk_rows or settings.IMPORT_BATCH_ROWS
+    processes = settings.IMPORT_TRANSLATE_PROCESSES if processes is None else processes
     chunks = _chunks(table.records, size)
-    # The next chunk is translated on a thread while this one's SQL runs (the database
-    # call releases the GIL): the file is read here, the thread touches no database.
-    with ThreadPoolExecutor(max_workers=1) as translator:
+    spec = Spec(run.ctx, run.columns, actor.pk, run.memberships, run.target)
+    # The next chunks are translated on a thread (or in processes) while this one's SQL runs
+    # (the database call releases the GIL): the file is read here; they touch no database.
+    with _translator(processes) as translator:
+        queue: deque[Future[Prepared]] = deque()
 
         def ahead() -> Future[Prepared] | None:
-            records = next(chunks, None)
-            return translator.submit(_prepare, run, records) if records else None
+            while len(queue) < max(processes, 1) + 1:
+                records = next(chunks, None)
+                if not records:
+                    break
+                queue.append(translator.submit(_prepare, spec, records))
+            return queue.popleft() if queue else None
 
         try:
             pending = ahead()
@@ -1007,14 +1028,27 @@ def import_rows(
                         report.canceled = True
                         break
         finally:
-            if pending is not None:
-                pending.cancel()
+            for future in [pending, *queue]:
+                if future is not None:
+                    future.cancel()
             if not dry_run:
                 with connection.cursor() as cursor:
                     cursor.execute(
                         "DELETE FROM imports_importseenkey WHERE run = %s", [run.run_key]
                     )
     return report
+
+
+def _translator(processes: int) -> Executor:
+    """Processes when asked for and allowed (a Celery prefork child is a daemon, which
+    may not have children), else one thread."""
+    if processes > 1 and not multiprocessing.current_process().daemon:
+        return ProcessPoolExecutor(
+            max_workers=processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=translating.setup,
+        )
+    return ThreadPoolExecutor(max_workers=1)
 
 
 def _chunks(
@@ -1296,6 +1330,7 @@ def import_command(
     options: ImportOptions,
     mapping: dict[str, str] | None,
     dry_run: bool,
+    processes: int | None = None,
 ) -> tuple[ImportReport, ImportBatch | None]:
     """``manage.py import_leads``: the same engine on a local file, in this process."""
     table = open_table(stream, name=name, size=size)
@@ -1307,9 +1342,15 @@ def import_command(
     if problems:
         raise ImportFileError(" ".join(problems))
     if dry_run:
-        return import_rows(
-            table=table, mapping=chosen, actor=actor, options=options, dry_run=True
-        ), None
+        report = import_rows(
+            table=table,
+            mapping=chosen,
+            actor=actor,
+            options=options,
+            dry_run=True,
+            processes=processes,
+        )
+        return report, None
     batch = ImportBatch.objects.create(
         created_by=actor,
         file_name=name[:255],
@@ -1329,6 +1370,7 @@ def import_command(
         dry_run=False,
         batch=batch,
         on_chunk=lambda report, progress: _save_progress(batch.pk, report, progress, size),
+        processes=processes,
     )
     ImportBatch.objects.filter(pk=batch.pk).update(
         status=ImportBatch.Status.CANCELED if report.canceled else ImportBatch.Status.DONE,

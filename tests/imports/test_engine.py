@@ -88,3 +88,27 @@ def test_dry_run_writes_nothing(manager):
     assert report.samples["created"][0]["email"] == "new@example.com"
     after = (Lead.objects.count(), AuditEvent.objects.count(), ImportBatch.objects.count())
     assert before == after
+
+
+def test_translating_processes_give_the_same_result(manager, settings):
+    settings.IMPORT_BATCH_ROWS = 50
+    rows = [HEADER] + [[f"P{n}", "Lee", f"p{n % 180}@example.com", "", ""] for n in range(200)]
+    rows.insert(7, ["", "", "x@example.com", "", ""])
+    content = csv_bytes(rows)
+    threaded, _ = run(manager, content, dry_run=True)
+    import io
+
+    from leads.imports.services import ImportOptions, import_command
+
+    spawned, _ = import_command(
+        stream=io.BytesIO(content),
+        name="f.csv",
+        size=len(content),
+        actor=manager,
+        options=ImportOptions(),
+        mapping=None,
+        dry_run=True,
+        processes=2,
+    )
+    assert spawned.as_json() == threaded.as_json()
+    assert (threaded.created, threaded.duplicates, threaded.rejected) == (180, 20, 1)

@@ -92,6 +92,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rows", type=int, default=100_000)
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=2,
+            help="Processes translating rows beside the database work (1: a thread).",
+        )
         parser.add_argument("--as", dest="as_email", help="Import as this user (an admin).")
         parser.add_argument("--on-duplicate", choices=sorted(ON_DUPLICATE), default="skip")
         parser.add_argument("--seed", type=int, default=7)
@@ -121,6 +127,7 @@ class Command(BaseCommand):
                     ),
                     mapping=None,
                     dry_run=False,
+                    processes=options["processes"],
                 )
             elapsed = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

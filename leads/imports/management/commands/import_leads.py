@@ -79,6 +79,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--mapping", default="auto", help="auto (guess from the headers) or a JSON file."
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="Processes translating rows beside the database work (1: a thread).",
+        )
         parser.add_argument("--as", dest="as_email", help="Import as this user (email).")
         parser.add_argument(
             "--default-region", default="", help="Country for phones without a code (e.g. US)."
@@ -106,6 +112,7 @@ class Command(BaseCommand):
                     options=import_options,
                     mapping=mapping,
                     dry_run=options["dry_run"],
+                    processes=options["processes"],
                 )
         except ImportFileError as error:
             raise CommandError(str(error)) from error

@@ -43,8 +43,7 @@ from typing import IO, Any, cast
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db import IntegrityError, connection, models, transaction
 from django.urls import reverse
 from django.utils.timezone import now
 
@@ -1436,11 +1435,28 @@ def import_batch_undo(*, batch: ImportBatch, actor: User) -> ImportBatch:
             },
             note=f"Import {locked.reference} undone",
         )
-    created = records.filter(action=ImportedLead.Action.CREATED).values("lead_id")
+    # Set-based (an import may have made a million leads); a lead something else now points
+    # to (a note, a task, a deal) fails the foreign key check, checked here, not at commit.
     try:
-        with transaction.atomic():
-            removed, _ = Lead.objects.filter(pk__in=created).delete()
-    except (ProtectedError, RestrictedError) as error:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "DELETE FROM leads_lead_tags t USING imports_importedlead i "
+                "WHERE i.batch_id = %s AND i.action = 'created' AND t.lead_id = i.lead_id",
+                [locked.pk],
+            )
+            cursor.execute(
+                """
+                WITH gone AS (
+                    DELETE FROM imports_importedlead
+                    WHERE batch_id = %s AND action = 'created' RETURNING lead_id)
+                DELETE FROM leads_lead l USING gone WHERE l.id = gone.lead_id
+                """,
+                [locked.pk],
+            )
+            removed = cursor.rowcount
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    except IntegrityError as error:
         raise ValidationError(UNDO_LINKED) from error
     locked.status = ImportBatch.Status.UNDONE
     locked.save(update_fields=["status"])
@@ -1448,7 +1464,7 @@ def import_batch_undo(*, batch: ImportBatch, actor: User) -> ImportBatch:
         target=locked,
         actor=actor,
         action=AuditEvent.Action.UPDATED,
-        note=f"Undone: its created leads removed, its updates reverted ({removed} rows).",
+        note=f"Undone: {removed} created leads removed, its updates reverted.",
     )
     return locked
 

@@ -270,3 +270,20 @@ def test_a_large_files_dry_run_is_a_worker_s(
     assert polled["HX-Redirect"] == f"/leads/import/{batch.pk}/#dry-run"
     page = client.get(f"/leads/import/{batch.pk}/")
     assert b"Dry run: what the import would do" in page.content
+
+
+def test_undo_is_refused_when_a_lead_has_a_task(client, manager):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crm.followups.services import task_create
+
+    content = csv_bytes([["Name", "Email"], ["One", "one@example.com"]])
+    _, batch = run(manager, content)
+    lead = Lead.objects.get()
+    task_create(actor=manager, title="Call", due_at=timezone.now() + timedelta(days=1), lead=lead)
+    client.force_login(manager)
+    response = client.post(f"/leads/import/{batch.pk}/undo/", follow=True).content.decode()
+    assert "cannot be undone" in response
+    assert Lead.objects.count() == 1

@@ -58,6 +58,7 @@ ADMIN_MODEL_APPS = [
     "followups",
     "webforms",
     "inbound",
+    "imports",
     "axes",
 ]
 

@@ -10,19 +10,24 @@ from crm.models import Notification
 # The bell counts up to this many; past it, it says "99+".
 UNREAD_CAP = 99
 
-# Main navigation: (label, url name). Sections appear once their app registers the URL.
+# Main navigation: (label, url name, the permission it needs or ""). Sections appear once
+# their app registers the URL.
 NAVIGATION = [
-    ("Leads", "leads:list"),
-    ("Deals", "deals:list"),
-    ("Contacts", "deals:contacts"),
-    ("Tasks", "tasks:list"),
-    ("Dashboard", "dashboard"),
+    ("Leads", "leads:list", ""),
+    ("Import", "imports:start", "accounts.import_records"),
+    ("Deals", "deals:list", ""),
+    ("Contacts", "deals:contacts", ""),
+    ("Tasks", "tasks:list", ""),
+    ("Dashboard", "dashboard", ""),
 ]
 
 
 def site(request: HttpRequest) -> dict[str, object]:
     links = []
-    for label, name in NAVIGATION:
+    user = getattr(request, "user", None)
+    for label, name, permission in NAVIGATION:
+        if permission and not (user is not None and user.has_perm(permission)):
+            continue
         try:
             links.append((label, reverse(name)))
         except NoReverseMatch:
@@ -31,7 +36,6 @@ def site(request: HttpRequest) -> dict[str, object]:
     active = max((url for _, url in links if request.path.startswith(url)), key=len, default=None)
     items = [{"label": label, "url": url, "active": url == active} for label, url in links]
     context: dict[str, object] = {"SITE_URL": settings.SITE_URL, "nav_items": items}
-    user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         context["unread"] = UnreadCount(user)
     return context

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("leads/import/", include("leads.imports.urls")),
     path("leads/", include("leads.urls")),
     path("deals/", include("deals.urls")),
     path("tasks/", include("crm.followups.urls")),

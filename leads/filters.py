@@ -113,6 +113,14 @@ class LeadFilter(django_filters.FilterSet):
     sla = django_filters.ChoiceFilter(
         choices=SLA_CHOICES, method="filter_sla", label="Response time", empty_label="Any"
     )
+    # The leads an import created or updated (its report links here).
+    import_batch = IntegerFilter(
+        method="filter_import_batch",
+        label="Import",
+        min_value=1,
+        max_value=2**63 - 1,
+        widget=forms.HiddenInput,
+    )
 
     class Meta:
         model = Lead
@@ -209,6 +217,13 @@ class LeadFilter(django_filters.FilterSet):
                 next_action_due__lt=_start_of_day(today + timedelta(days=1)),
             )
         return open_leads.filter(next_action_due__isnull=True)
+
+    def filter_import_batch(self, queryset: LeadQuerySet, name: str, value: int) -> LeadQuerySet:
+        from leads.imports.models import ImportedLead
+
+        return queryset.filter(
+            Exists(ImportedLead.objects.filter(batch_id=value, lead_id=OuterRef("pk")))
+        )
 
     def filter_sla(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
         # Each lead's own deadline (set when it arrived, on the response target's clock);

@@ -181,6 +181,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "saved_views": SAVED_VIEWS,
         "bulk_form": BulkForm(choices=choices) if _can_bulk(user) else None,
         "can_export": user.has_perm(f"accounts.{Capability.EXPORT_RECORDS}"),
+        "can_import": user.has_perm(f"accounts.{Capability.IMPORT_RECORDS}"),
     }
     if not defer_count:
         context.update(_count_context(request, user, filterset))

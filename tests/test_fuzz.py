@@ -17,6 +17,7 @@ another team (what the rep cannot see), a manager and an admin.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ from crm.notifications import notify
 from crm.pagination import encode_cursor
 from deals import services as deal_services
 from deals.models import Company, Contact, Deal
+from leads.imports.models import ImportBatch
+from leads.imports.services import import_batch_create
 from leads.inbound.models import Mailbox, hash_token
 from leads.inbound.services import mailbox_create
 from leads.models import Lead
@@ -272,6 +275,7 @@ ROUTES = sorted(_walk(get_resolver().url_patterns), key=lambda r: r.route)
 
 # Models behind the ``<pk>`` of the product's own pages (the admin's come from its views).
 PAGE_MODELS: list[tuple[str, type[Model]]] = [
+    ("imports:", ImportBatch),
     ("leads:email_template", EmailTemplate),
     ("leads:", Lead),
     ("deals:contact", Contact),
@@ -419,6 +423,15 @@ def _seed() -> dict[str, User]:
         task_create(actor=owner, title=f"Chase {role}", due_at=soon, deal=deal)
         email_template_create(actor=owner, name=f"{role} hello", subject="Hi", body="Hello")
     make_lead(users["admin"], company="Pool Ltd")
+    # An uploaded import each for the manager and the admin, at their mapping step.
+    upload = (
+        b"First name,Last name,Email,Phone,Next action due\n"
+        b"Fuzz,Person,fz@example.com,1,2027-01-05\n"
+    )
+    for role in ("manager", "admin"):
+        import_batch_create(
+            actor=users[role], upload=io.BytesIO(upload), name="fuzz.csv", size=len(upload)
+        )
     # The public form and the mailbox, at the "1" the routes are filled with.
     WebForm.objects.create(
         name="Fuzz form",

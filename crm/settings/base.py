@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "crm.followups",
     "leads.inbound",
     "leads.webforms",
+    "leads.imports",
 ]
 
 MIDDLEWARE = [
@@ -318,3 +319,16 @@ WEBFORM_RATE_PER_ADDRESS = (int(os.environ.get("WEBFORM_RATE_PER_ADDRESS", "20")
 WEBFORM_RATE_PER_FORM = (int(os.environ.get("WEBFORM_RATE_PER_FORM", "6000")), 600)
 # A form's post is a few kilobytes; anything far above is not a person typing.
 WEBFORM_MAX_BODY_BYTES = 64 * 1024
+
+# --- Lead import (leads.imports) ----------------------------------------------------------
+# The largest file the import page takes (the command reads any size).
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+# A file up to this size is dry-run by the page itself; a larger one by a worker, with a
+# progress bar (a web request must not run for minutes).
+IMPORT_INLINE_CHECK_BYTES = int(os.environ.get("IMPORT_INLINE_CHECK_KB", "2048")) * 1024
+# Processes translating rows beside the database work (1: a thread). Python is the
+# slower half on a small machine; more than one needs a worker that may start processes
+# (a Celery prefork child may not: it falls back to a thread).
+IMPORT_TRANSLATE_PROCESSES = int(os.environ.get("IMPORT_TRANSLATE_PROCESSES", "1"))
+# Records per chunk: one COPY, one transaction, one progress step and cancel check each.
+IMPORT_BATCH_ROWS = int(os.environ.get("IMPORT_BATCH_ROWS", "5000"))

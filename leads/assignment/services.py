@@ -138,8 +138,15 @@ def active_rules() -> list[ActiveRule]:
 
 def matching_rule(lead: Lead, tags: Sequence[Tag], routing: Routing) -> ActiveRule | None:
     """The first active rule, in order, whose conditions all match the lead."""
-    tag_ids = {tag.pk for tag in tags}
-    return next((r for r in active_rules() if _matches(r, lead, tag_ids, routing)), None)
+    return first_matching(active_rules(), lead, {tag.pk for tag in tags}, routing)
+
+
+def first_matching(
+    rules: Sequence[ActiveRule], lead: Lead, tag_ids: set[int], routing: Routing
+) -> ActiveRule | None:
+    """The first of ``active_rules()`` whose conditions all match (for a batch of leads,
+    such as an import, which loads the rules once)."""
+    return next((rule for rule in rules if _matches(rule, lead, tag_ids, routing)), None)
 
 
 def open_lead_counts(people: Sequence[User]) -> dict[int, int]:

@@ -15,6 +15,7 @@ ja/nein. A cell our own export neutralised (``'=…``, ``'+44…``) is read back
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -465,7 +466,10 @@ TEXT_FIELDS = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def country_code(text: str) -> str:
+    """An ISO code from a code or a name. A file names a few countries many times, and
+    django-countries rebuilds its list for each lookup: remembered per process."""
     value = text.strip()
     if not value:
         return ""

@@ -8,10 +8,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import CharField, Count, F, Max, Q, QuerySet, Value
-from django.db.models.functions import Concat, Lower
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, transaction
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Func,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Concat, JSONObject, Lower
 
-from leads.models import Lead, LeadMerge
+from leads.models import COMPANY_KEY, Lead, LeadMerge
 
 # What a merge chooses, field by field. Fields that belong together travel together: the
 # phone with its normalised form, a next action with its due time, consent with its
@@ -169,6 +182,8 @@ MATCHINGS = {
         Matching("email", "Same email", "Same email address", 95),
         Matching("phone", "Same phone", "Same phone number (normalised)", 90),
         Matching("name", "Same name and company", "Same last name at the same company", 70),
+        # Its confidence comes from the similarity of each group (similar_groups).
+        Matching("similar", "Similar name and company", "Similar name and company", 0),
     ]
 }
 
@@ -243,4 +258,120 @@ def duplicate_groups(
             )
         )
     next_cursor = found[-1]["group_key"] if more and found else None
+    return GroupPage(groups=groups, next_cursor=next_cursor)
+
+
+# Similar name and company: leads of one company (COMPANY_KEY) whose "first last company"
+# are similar by trigrams, and whose last names too: "Jon Smyth, Acme Corp" and "John Smith,
+# ACME Corp." score 0.48 (last names 0.33), "Jane Doe, Acme" 0.26. The last names keep out
+# colleagues who share only a first name ("John Doe", 0.5) or a long company name.
+SIMILAR_THRESHOLD = 0.4
+SIMILAR_LAST_NAME = 0.3
+NAME_COMPANY_KEY = Concat(
+    Lower(Concat("first_name", Value(" "), "last_name", output_field=CharField())),
+    Value(" "),
+    COMPANY_KEY,
+    output_field=CharField(),
+)
+# Leads read per page, whatever they yield: each costs one index probe of its company, so
+# a page's work is bounded even where duplicates are rare; "More groups" reads on.
+SIMILAR_CANDIDATES = 100
+SIMILAR_TIMEOUT = "3s"
+
+
+def _similar_confidence(score: float) -> int:
+    """50 % at the threshold, 90 % for the same name at the same company (no same email or
+    phone, which have groups of their own and a higher confidence)."""
+    return round(50 + 40 * (score - SIMILAR_THRESHOLD) / (1 - SIMILAR_THRESHOLD))
+
+
+def _similarity(left: Any, right: Any) -> Func:
+    """pg_trgm's similarity() of two expressions (TrigramSimilarity's stub takes a string
+    for the second)."""
+    return Func(left, right, function="SIMILARITY", output_field=FloatField())
+
+
+def _all_exact(row: dict[str, Any]) -> bool:
+    """Every similar lead has the candidate's email or phone: the group adds nothing to the
+    exact groups."""
+    email, phone = row["email"], row["phone_normalized"]
+    return all(
+        (email and m["email"] == email) or (phone and m["phone"] == phone) for m in row["similar"]
+    )
+
+
+def similar_groups(
+    leads: QuerySet[Lead],
+    *,
+    after: str | None = None,
+    per_page: int = GROUP_PAGE,
+    candidates: int = SIMILAR_CANDIDATES,
+) -> GroupPage:
+    """A page of groups of similar name and company among ``leads`` (already scoped to the
+    user), in two queries: the next ``candidates`` leads in (company key, id) order, each with
+    its most similar leads of the same company (lead_company_key_idx), then the leads
+    shown. A group is led by its lowest id, so it is shown once; one whose every pair has
+    the same email or phone is left to those groups. Keyset by (company key, id)."""
+    named = (
+        leads.exclude(last_name="")
+        .exclude(company="")
+        .annotate(company_key=COMPANY_KEY, name_key=NAME_COMPANY_KEY)
+        .filter(company_key__gt="")
+    )
+    neighbours = (
+        named.filter(company_key=OuterRef("company_key"))
+        .exclude(pk=OuterRef("pk"))
+        .annotate(
+            likeness=_similarity(F("name_key"), OuterRef("name_key")),
+            last_likeness=_similarity(Lower("last_name"), Lower(OuterRef("last_name"))),
+        )
+        .filter(likeness__gte=SIMILAR_THRESHOLD, last_likeness__gte=SIMILAR_LAST_NAME)
+        .order_by("-likeness", "pk")
+        .values(
+            match=JSONObject(id="pk", score="likeness", email="email", phone="phone_normalized")
+        )[: GROUP_MAX_SIZE - 1]
+    )
+    rows = named.order_by("company_key", "pk")
+    key, _, last_pk = (after or "").rpartition(" ")
+    if key and last_pk.isascii() and last_pk.isdigit():
+        rows = rows.filter(company_key__gte=key).filter(
+            Q(company_key__gt=key) | Q(pk__gt=int(last_pk))
+        )
+    page = rows.annotate(similar=ArraySubquery(neighbours)).values(
+        "pk", "company_key", "email", "phone_normalized", "similar"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The planner prices a probe per lead as if it read every lead of the company and
+        # turns JIT on, which costs ~50 ms and saves nothing; the timeout is a backstop.
+        cursor.execute(
+            "SELECT set_config('jit', 'off', true), set_config('statement_timeout', %s, true)",
+            [SIMILAR_TIMEOUT],
+        )
+        found = list(page[:candidates])
+    read, matched = 0, []
+    for row in found:
+        read += 1
+        similar = row["similar"]
+        if similar and all(m["id"] > row["pk"] for m in similar) and not _all_exact(row):
+            matched.append(row)
+            if len(matched) == per_page:
+                break
+    wanted = [row["pk"] for row in matched] + [m["id"] for row in matched for m in row["similar"]]
+    by_id = {lead.pk: lead for lead in Lead.objects.filter(pk__in=wanted).select_related("owner")}
+    groups = []
+    for row in matched:
+        lead = by_id[row["pk"]]
+        members = [lead] + [by_id[m["id"]] for m in row["similar"] if m["id"] in by_id]
+        groups.append(
+            DuplicateGroup(
+                key=f"{lead.first_name} {lead.last_name}, {lead.company}".strip(),
+                reason=MATCHINGS["similar"].reason,
+                confidence=_similar_confidence(min(m["score"] for m in row["similar"])),
+                leads=members,
+                size=len(members),
+            )
+        )
+    more = read < len(found) or len(found) == candidates
+    last = found[read - 1] if found else None
+    next_cursor = f"{last['company_key']} {last['pk']}" if more and last else None
     return GroupPage(groups=groups, next_cursor=next_cursor)

@@ -47,6 +47,9 @@ class MergeKind:
     company: str  # what "same company" compares, for the name matching
     moves: str  # what follows the survivor, for the preview's explanation
     name: Callable[[Any], str] = str  # how a message names one record
+    # The duplicates page's ways of matching (selectors.MATCHINGS): leads have the trigram
+    # "similar" (lead_company_key_idx); contacts, whose company is a join, the exact name.
+    matchings: tuple[str, ...] = ("email", "phone", "name")
 
 
 LEADS = MergeKind(
@@ -60,6 +63,7 @@ LEADS = MergeKind(
     company="company",
     moves="Notes, tasks, tags, received emails and history",
     name=lambda lead: str(lead.number),
+    matchings=("email", "phone", "similar"),
 )
 
 
@@ -86,12 +90,14 @@ def duplicates_page(request: HttpRequest, kind: MergeKind) -> HttpResponse:
     if access_scope(user) == Scope.OWN:
         raise PermissionDenied(MANAGERS_ONLY)
     slug = request.GET.get("by", "email")
-    if slug not in selectors.MATCHINGS:
+    if slug not in kind.matchings:
         slug = "email"
     after = request.GET.get("after", "")[:600] or None
-    page = selectors.duplicate_groups(
-        kind.scoped(user).order_by(), slug=slug, after=after, company=kind.company
-    )
+    scoped = kind.scoped(user).order_by()
+    if slug == "similar":
+        page = selectors.similar_groups(scoped, after=after)
+    else:
+        page = selectors.duplicate_groups(scoped, slug=slug, after=after, company=kind.company)
     return render(
         request,
         "merge/duplicates.html",
@@ -99,7 +105,7 @@ def duplicates_page(request: HttpRequest, kind: MergeKind) -> HttpResponse:
             "kind": kind,
             "page": page,
             "slug": slug,
-            "matchings": selectors.MATCHINGS.values(),
+            "matchings": [selectors.MATCHINGS[name] for name in kind.matchings],
             "after": after,
         },
     )

@@ -43,7 +43,9 @@ def test_reps_get_403(rep: User) -> None:
 
 
 @pytest.mark.parametrize(
-    ("by", "sizes"), [("email", [2]), ("phone", [2]), ("name", [3])], ids=["email", "phone", "name"]
+    ("by", "sizes"),
+    [("email", [2]), ("phone", [2]), ("similar", [3])],
+    ids=["email", "phone", "similar"],
 )
 def test_groups_by_each_matching(
     manager: User, dupes: list[Lead], by: str, sizes: list[int]

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import (
     CharField,
     Count,
@@ -23,6 +23,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Concat, JSONObject, Lower
+from psycopg.errors import QueryCanceled
 
 from leads.models import COMPANY_KEY, Lead, LeadMerge
 
@@ -279,6 +280,10 @@ SIMILAR_CANDIDATES = 100
 SIMILAR_TIMEOUT = "3s"
 
 
+class TooSlow(Exception):
+    """The search for similar names ran past ``SIMILAR_TIMEOUT`` (and was stopped)."""
+
+
 def _similar_confidence(score: float) -> int:
     """50 % at the threshold, 90 % for the same name at the same company (no same email or
     phone, which have groups of their own and a higher confidence)."""
@@ -298,6 +303,17 @@ def _all_exact(row: dict[str, Any]) -> bool:
     return all(
         (email and m["email"] == email) or (phone and m["phone"] == phone) for m in row["similar"]
     )
+
+
+def _similar_rows(page: QuerySet[Any, Any], candidates: int) -> list[dict[str, Any]]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The planner prices a probe per lead as if it read every lead of the company and
+        # turns JIT on, which costs ~50 ms and saves nothing; the timeout is a backstop.
+        cursor.execute(
+            "SELECT set_config('jit', 'off', true), set_config('statement_timeout', %s, true)",
+            [SIMILAR_TIMEOUT],
+        )
+        return list(page[:candidates])
 
 
 def similar_groups(
@@ -340,14 +356,12 @@ def similar_groups(
     page = rows.annotate(similar=ArraySubquery(neighbours)).values(
         "pk", "company_key", "email", "phone_normalized", "similar"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The planner prices a probe per lead as if it read every lead of the company and
-        # turns JIT on, which costs ~50 ms and saves nothing; the timeout is a backstop.
-        cursor.execute(
-            "SELECT set_config('jit', 'off', true), set_config('statement_timeout', %s, true)",
-            [SIMILAR_TIMEOUT],
-        )
-        found = list(page[:candidates])
+    try:
+        found = _similar_rows(page, candidates)
+    except OperationalError as error:
+        if isinstance(error.__cause__, QueryCanceled):
+            raise TooSlow from error
+        raise
     read, matched = 0, []
     for row in found:
         read += 1

@@ -28,6 +28,10 @@ IDS_NEED_TWO = "Choose at least two different {noun} to merge."
 IDS_TOO_MANY = "Merge at most {limit} {noun} at once."
 IDS_NOT_VISIBLE = "{count} of these cannot be opened by you (or were merged already)."
 MANAGERS_ONLY = "The duplicates page is for managers."
+SIMILAR_TOO_SLOW = (
+    "Looking for similar names took too long just now, so it was stopped. "
+    "Try again in a moment, or look by email or phone."
+)
 MERGED = "Merged {numbers} into {survivor}."
 UNDONE = "The merge was undone: {numbers} {verb} separate again."
 ID_LIST = re.compile(r"^\s*\d{1,18}(\s*,\s*\d{1,18})*\s*,?\s*$")
@@ -95,7 +99,11 @@ def duplicates_page(request: HttpRequest, kind: MergeKind) -> HttpResponse:
     after = request.GET.get("after", "")[:600] or None
     scoped = kind.scoped(user).order_by()
     if slug == "similar":
-        page = selectors.similar_groups(scoped, after=after)
+        try:
+            page = selectors.similar_groups(scoped, after=after)
+        except selectors.TooSlow:
+            messages.warning(request, SIMILAR_TOO_SLOW)
+            page = selectors.GroupPage(groups=[], next_cursor=None)
     else:
         page = selectors.duplicate_groups(scoped, slug=slug, after=after, company=kind.company)
     return render(

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import Team, User
 from leads.merge import selectors
 from leads.models import Lead
 from tests.factories import make_lead
@@ -121,3 +121,29 @@ def test_a_page_that_reads_no_pair_still_offers_more(manager: User, rep: User) -
     page = similar_page(manager, after="not a cursor")
     assert page.status_code == 200
     assert len(page.context["page"].groups) == 1
+
+
+def test_a_search_stopped_by_its_timeout_says_so_instead_of_failing(
+    manager: User, rep: User, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timeout is a backstop: when it fires, the page says what happened (never a
+    500). Two hundred leads at one company and a timeout of a millisecond make it fire."""
+    Lead.objects.bulk_create(
+        [
+            Lead(
+                number=f"T-{i:05}",
+                first_name=f"Name{i}",
+                last_name=f"Surname{i % 7}",
+                company="Acme",
+                email=f"t{i}@example.com",
+                owner=rep,
+                team=team,
+            )
+            for i in range(200)
+        ]
+    )
+    monkeypatch.setattr(selectors, "SIMILAR_TIMEOUT", "1")
+    page = similar_page(manager)
+    assert page.status_code == 200
+    assert page.context["page"].groups == []
+    assert "took too long" in page.content.decode()

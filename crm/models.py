@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -83,6 +84,29 @@ def audit(
         changes={field: [old, new] for field, (old, new) in (changes or {}).items()},
         target_version=getattr(target, "version", None),
         note=note[:255],
+    )
+
+
+def audit_each(
+    targets: Sequence[Any], *, actor: Any, action: AuditEvent.Action, note: str = ""
+) -> None:
+    """Record the same event on each of these records (of one model), in one query. Call
+    it inside the service's transaction."""
+    if not targets:
+        return
+    kind = ContentType.objects.get_for_model(targets[0])
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                target_type=kind,
+                target_id=target.pk,
+                actor=actor,
+                action=action,
+                target_version=getattr(target, "version", None),
+                note=note[:255],
+            )
+            for target in targets
+        ]
     )
 
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils.timezone import now
 
 from accounts.models import User
-from crm.models import AuditEvent, audit
+from crm.models import AuditEvent, audit, audit_each
 from deals.models import Contact, ContactMerge, Deal
 from leads.merge.services import (
     MERGE_ALREADY_MERGED,
@@ -71,23 +70,6 @@ def _check_scope(actor: User, locked: list[Contact], ids: Sequence[int]) -> None
         raise ValidationError(CONTACTS_NOT_FOUND.format(count=len(ids) - len(visible & set(ids))))
     for contact in locked:
         require_work(actor, contact)
-
-
-def _audit_each(contacts: Sequence[Contact], *, actor: User, note: str) -> None:
-    kind = ContentType.objects.get_for_model(Contact)
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                target_type=kind,
-                target_id=contact.pk,
-                actor=actor,
-                action=AuditEvent.Action.UPDATED,
-                target_version=contact.version,
-                note=note[:255],
-            )
-            for contact in contacts
-        ]
-    )
 
 
 def _save(contact: Contact, *, actor: User, fields: list[str], note: str, before: Any) -> None:
@@ -156,7 +138,12 @@ def contacts_merge(
     )
     for contact in gone:
         contact.version += 1
-    _audit_each(gone, actor=actor, note=CONTACT_MERGED_AWAY_NOTE.format(name=target))
+    audit_each(
+        gone,
+        actor=actor,
+        action=AuditEvent.Action.UPDATED,
+        note=CONTACT_MERGED_AWAY_NOTE.format(name=target),
+    )
     _save(
         target,
         actor=actor,
@@ -210,7 +197,12 @@ def contact_merge_undo(*, actor: User, merge: ContactMerge) -> Contact:
     )
     for contact in gone:
         contact.version += 1
-    _audit_each(gone, actor=actor, note=f"The merge into {target} was undone.")
+    audit_each(
+        gone,
+        actor=actor,
+        action=AuditEvent.Action.UPDATED,
+        note=f"The merge into {target} was undone.",
+    )
     _save(
         target,
         actor=actor,

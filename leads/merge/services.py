@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils.timezone import now
 
 from accounts.models import User
-from crm.models import AuditEvent
+from crm.models import AuditEvent, audit_each
 from leads.inbound.models import InboundEmail
 from leads.merge.selectors import MERGE_FIELDS, default_choices
 from leads.models import Lead, LeadMerge, LeadNote
@@ -129,24 +128,6 @@ def _lock(ids: Sequence[int]) -> list[Lead]:
     )
 
 
-def _audit_rows(leads: Sequence[Lead], *, actor: User, note: str) -> None:
-    """One history row per lead, in one query."""
-    kind = ContentType.objects.get_for_model(Lead)
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                target_type=kind,
-                target_id=lead.pk,
-                actor=actor,
-                action=AuditEvent.Action.UPDATED,
-                target_version=lead.version,
-                note=note.format(number=lead.number)[:255],
-            )
-            for lead in leads
-        ]
-    )
-
-
 def _move(model: Any, field: str, rows: Mapping[str, list[int]], to: int) -> None:
     ids = [pk for pks in rows.values() for pk in pks]
     if ids:
@@ -237,7 +218,12 @@ def leads_merge(
     )
     for lead in gone:
         lead.version += 1
-    _audit_rows(gone, actor=actor, note=MERGED_AWAY_NOTE.format(number=target.number))
+    audit_each(
+        gone,
+        actor=actor,
+        action=AuditEvent.Action.UPDATED,
+        note=MERGED_AWAY_NOTE.format(number=target.number),
+    )
     target = save_with_history(
         target,
         actor=actor,
@@ -316,7 +302,12 @@ def lead_merge_undo(*, actor: User, merge: LeadMerge) -> Lead:
     )
     for lead in gone:
         lead.version += 1
-    _audit_rows(gone, actor=actor, note=UNDONE_AWAY_NOTE.format(number=target.number))
+    audit_each(
+        gone,
+        actor=actor,
+        action=AuditEvent.Action.UPDATED,
+        note=UNDONE_AWAY_NOTE.format(number=target.number),
+    )
     target = save_with_history(
         target,
         actor=actor,

@@ -14,7 +14,7 @@ from django.utils.timezone import now
 
 from accounts.models import User
 from accounts.roles import Capability
-from crm.models import AuditEvent, audit, save_checked
+from crm.models import AuditEvent, audit, full_clean_given, save_checked
 from deals.models import Company, Contact, Deal, DealNote, DealStageChange, Stage
 from deals.signals import deal_owner_changed, lead_converted
 from leads.models import Lead, LostReason
@@ -189,7 +189,7 @@ def lead_convert(
             team_id=team_id,
             created_by=actor,
         )
-        company.full_clean(validate_constraints=False)
+        full_clean_given(company, validate_constraints=False)
         save_checked(company)
         audit(
             target=company,
@@ -211,7 +211,7 @@ def lead_convert(
             source_lead=locked,
             created_by=actor,
         )
-        contact.full_clean(validate_constraints=False)
+        full_clean_given(contact, validate_constraints=False)
         save_checked(contact)
         audit(
             target=contact,
@@ -235,7 +235,7 @@ def lead_convert(
         created_by=actor,
         stage_changed_at=at,
     )
-    deal.full_clean(exclude=["source_lead"], validate_constraints=False)
+    full_clean_given(deal, exclude=["source_lead"], validate_constraints=False)
     save_checked(deal)
     _record_stage(deal, actor=actor, from_stage=None, at=at)
     audit(
@@ -284,7 +284,7 @@ def _save(
     deal.updated_at = now()
     touched = set(fields)
     untouched = [f.name for f in Deal._meta.concrete_fields if f.name not in touched]
-    deal.full_clean(exclude=untouched, validate_constraints=False)
+    full_clean_given(deal, exclude=untouched, validate_constraints=False)
     save_checked(deal, update_fields=[*fields, "version", "updated_at"])
     audit(target=deal, actor=actor, action=action, changes=changes, note=note)
     return deal
@@ -409,7 +409,7 @@ def deal_add_note(*, deal: Deal, actor: User, kind: str, body: str) -> DealNote:
     deal = _locked(deal, None)
     require_work(actor, deal)
     note = DealNote(deal=deal, kind=kind, body=body.strip(), author=actor)
-    note.full_clean(validate_constraints=False)
+    full_clean_given(note, validate_constraints=False)
     save_checked(note)
     return note
 
@@ -419,7 +419,7 @@ def contact_create(*, actor: User, owner: User | None = None, **data: Any) -> Co
     contact = Contact(**data, owner=owner or actor, created_by=actor)
     contact.email = contact.email.strip().lower()
     contact.phone_normalized = normalize_phone(contact.phone)
-    contact.full_clean(validate_constraints=False)
+    full_clean_given(contact, validate_constraints=False)
     save_checked(contact)
     audit(target=contact, actor=actor, action=AuditEvent.Action.CREATED)
     return contact
@@ -429,7 +429,7 @@ def contact_create(*, actor: User, owner: User | None = None, **data: Any) -> Co
 def company_create(*, actor: User, owner: User | None = None, **data: Any) -> Company:
     company = Company(**data, owner=owner or actor, created_by=actor)
     company.domain = domain_of(company.domain or company.website)
-    company.full_clean(validate_constraints=False)
+    full_clean_given(company, validate_constraints=False)
     save_checked(company)
     audit(target=company, actor=actor, action=AuditEvent.Action.CREATED)
     return company

@@ -15,7 +15,7 @@ from django.utils.timezone import now
 
 from accounts.models import Membership, Scope, Team, User, access_scope
 from accounts.roles import Capability
-from crm.models import AuditEvent, Notification, audit, save_checked
+from crm.models import AuditEvent, Notification, audit, full_clean_given, save_checked
 from crm.notifications import build_notification, notify_many
 from leads.assignment.services import Routing, route
 from leads.models import Lead, LeadNote, LeadSettings, LostReason, Tag
@@ -201,7 +201,7 @@ def save_with_history(
     # Validate the touched fields here; the database checks the constraints on save.
     touched = {*fields, *before}
     untouched = [f.name for f in Lead._meta.concrete_fields if f.name not in touched]
-    lead.full_clean(exclude=untouched, validate_unique=False, validate_constraints=False)
+    full_clean_given(lead, exclude=untouched, validate_unique=False, validate_constraints=False)
     save_checked(lead, update_fields=[*fields, "version", "updated_at", "last_activity_at"])
     after = snapshot(lead, before)
     changes = {
@@ -611,7 +611,7 @@ def lead_add_note(
         next_step=next_step.strip(),
         author=actor,
     )
-    note.full_clean(validate_constraints=False)
+    full_clean_given(note, validate_constraints=False)
     save_checked(note)
     # A note is work on the lead, not a change to it: no new version, no edit conflict.
     Lead.objects.filter(pk=lead.pk).update(last_activity_at=note.created_at)

@@ -13,7 +13,7 @@ from django.utils.timezone import now
 
 from accounts.models import User
 from crm.followups.models import Task
-from crm.models import AuditEvent, Notification, audit, save_checked
+from crm.models import AuditEvent, Notification, audit, full_clean_given, save_checked
 from crm.notifications import notify
 from deals.models import Deal
 from deals.services import deal_add_note, deal_set_next_action
@@ -131,7 +131,7 @@ def _locked_task(task: Task, expected_version: int | None) -> Task:
 def _save_task(task: Task, *, actor: User | None, action: str, before: dict[str, Any]) -> Task:
     task.version += 1
     task.updated_at = now()
-    task.full_clean(validate_constraints=False)
+    full_clean_given(task, validate_constraints=False)
     save_checked(task)
     # A related record (the assignee) is kept in the history as its name, as shown.
     after = {
@@ -176,7 +176,7 @@ def task_create(
         created_by=actor,
     )
     _schedule_reminder(task)
-    task.full_clean(validate_constraints=False)
+    full_clean_given(task, validate_constraints=False)
     save_checked(task)
     audit(target=task, actor=actor, action=AuditEvent.Action.CREATED)
     if assignee.pk != actor.pk:

@@ -25,7 +25,7 @@ from django.utils.timezone import now
 from accounts.models import Membership, User
 from crm import placeholders
 from crm.followups.models import EmailTemplate
-from crm.models import AuditEvent, audit, save_checked
+from crm.models import AuditEvent, audit, full_clean_given, save_checked
 from leads.models import Lead, LeadNote
 from leads.services import CONVERTED_IS_READ_ONLY, lead_add_note, require_work
 
@@ -337,7 +337,7 @@ def email_template_create(*, actor: User, name: str, subject: str, body: str) ->
     template = EmailTemplate(
         name=name.strip(), subject=" ".join(subject.split()), body=_lines(body).strip(), owner=actor
     )
-    template.full_clean(validate_constraints=False)
+    full_clean_given(template, validate_constraints=False)
     save_checked(template)
     audit(target=template, actor=actor, action=AuditEvent.Action.CREATED)
     return template
@@ -355,7 +355,7 @@ def email_template_update(
     template.subject = " ".join(subject.split())
     template.body = _lines(body).strip()
     template.updated_at = now()
-    template.full_clean(validate_constraints=False)
+    full_clean_given(template, validate_constraints=False)
     save_checked(template, update_fields=[*TEMPLATE_FIELDS, "updated_at"])
     changes = {
         name_: (before[name_], getattr(template, name_))

@@ -7,13 +7,17 @@ from __future__ import annotations
 import random
 import zoneinfo
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection
+from django.core.validators import validate_email
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Count, F
 from django.test import Client
@@ -22,6 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Team, User
 from accounts.roles import Role
+from crm.followups.models import Task
 from crm.models import AuditEvent
 from deals.models import Company, Contact, Deal, DealNote, DealStageChange, Stage
 from leads import demo
@@ -30,6 +35,9 @@ from leads.models import Lead, LeadNote, Source
 
 pytestmark = pytest.mark.django_db
 
+# seed_demo once failed at this clock (a demo email with an accent; test_seed_demo_clocks).
+REPORTED = datetime(2026, 12, 1, 19, 44, 20, tzinfo=UTC)
+AT_A_DST_CHANGE = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
 DEMO_EMAILS = ["admin@example.com", "manager@example.com", "rep1@example.com", "rep2@example.com"]
 
 
@@ -73,36 +81,80 @@ def _due_today_for_owner(lead: Lead) -> bool:
     )
 
 
-def test_seed_demo_makes_the_team_and_a_living_crm_and_twice_duplicates_nothing() -> None:
-    # One run serves every check: each run makes ~470 leads and ~210 deals.
-    out = StringIO()
-    call_command("seed_demo", "--password", "pw-for-the-demo-1", stdout=out)
-    _check_the_team_and_the_printed_logins(out.getvalue(), "pw-for-the-demo-1")
-    count = _check_the_demo_leads()
-    assert f"Leads: {count} in the database ({count} demo leads created)." in out.getvalue()
-    deals = _check_the_demo_deals()
-    assert f"Deals: {deals} in the database ({deals} demo deals created)." in out.getvalue()
+def test_seed_demo_makes_the_team_and_a_living_crm_at_any_clock_and_twice_duplicates_nothing() -> (
+    None
+):
+    """The whole command at a night of a DST change in Europe (reps in the US), undone,
+    then at the clock a failure was once reported at: the same demo both times (only its
+    timestamps depend on the clock), each checked like a first run; a second run at that
+    clock duplicates nothing."""
+    with time_machine.travel(AT_A_DST_CHANGE, tick=True):
+        savepoint = transaction.savepoint()
+        call_command("seed_demo", "--password", "pw-for-the-demo-1", verbosity=0)
+        assert all(_valid(email) for email in Lead.objects.values_list("email", flat=True))
+        _check_the_demo_leads()
+        _check_the_demo_deals()
+        made_at_the_dst_change = _what_was_made()
+        transaction.savepoint_rollback(savepoint)
 
-    # Every demo login works through the sign-in form.
-    for email in DEMO_EMAILS:
-        assert _signs_in(email, "pw-for-the-demo-1"), email
+    with time_machine.travel(REPORTED, tick=True):
+        out = StringIO()
+        call_command("seed_demo", "--password", "pw-for-the-demo-1", stdout=out)
+        assert all(_valid(email) for email in Lead.objects.values_list("email", flat=True))
+        _check_the_team_and_the_printed_logins(out.getvalue(), "pw-for-the-demo-1")
+        count = _check_the_demo_leads()
+        assert f"Leads: {count} in the database ({count} demo leads created)." in out.getvalue()
+        deals = _check_the_demo_deals()
+        assert f"Deals: {deals} in the database ({deals} demo deals created)." in out.getvalue()
+        assert _what_was_made() == made_at_the_dst_change
 
-    # A second run changes passwords but duplicates nothing.
-    notes, history = LeadNote.objects.count(), AuditEvent.objects.count()
-    deal_rows = _deal_rows()
-    out = StringIO()
-    call_command("seed_demo", "--password", "another-pass-22", stdout=out)
-    assert Lead.objects.count() == count
-    assert (LeadNote.objects.count(), AuditEvent.objects.count()) == (notes, history)
-    assert _deal_rows() == deal_rows
-    assert f"Leads: {count} in the database (demo leads were already there)." in out.getvalue()
-    assert f"Deals: {deals} in the database (demo deals were already there)." in out.getvalue()
-    assert User.objects.count() == 4
-    assert Team.objects.count() == 1
-    assert Membership.objects.count() == 3
-    assert all(user.groups.count() == 1 for user in User.objects.all())
-    assert User.objects.get(email="rep2@example.com").check_password("another-pass-22")
-    assert _signs_in("rep2@example.com", "another-pass-22")
+        # Every demo login works through the sign-in form.
+        for email in DEMO_EMAILS:
+            assert _signs_in(email, "pw-for-the-demo-1"), email
+
+        # A second run changes passwords but duplicates nothing.
+        notes, history = LeadNote.objects.count(), AuditEvent.objects.count()
+        deal_rows = _deal_rows()
+        out = StringIO()
+        call_command("seed_demo", "--password", "another-pass-22", stdout=out)
+        assert Lead.objects.count() == count
+        assert (LeadNote.objects.count(), AuditEvent.objects.count()) == (notes, history)
+        assert _deal_rows() == deal_rows
+        assert f"Leads: {count} in the database (demo leads were already there)." in out.getvalue()
+        assert f"Deals: {deals} in the database (demo deals were already there)." in out.getvalue()
+        assert User.objects.count() == 4
+        assert Team.objects.count() == 1
+        assert Membership.objects.count() == 3
+        assert all(user.groups.count() == 1 for user in User.objects.all())
+        assert User.objects.get(email="rep2@example.com").check_password("another-pass-22")
+        assert _signs_in("rep2@example.com", "another-pass-22")
+
+
+def _valid(email: str) -> bool:
+    if not email:
+        return True
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return email.isascii() and email.endswith(DEMO_EMAIL_TLD)
+
+
+def _what_was_made() -> tuple[list[Any], ...]:
+    """The demo as data, without ids, numbers or timestamps."""
+    leads = Lead.objects.values_list(
+        "first_name", "last_name", "email", "phone", "company", "status", "owner__email"
+    )
+    deals = Deal.objects.values_list(
+        "title", "stage__name", "value", "owner__email", "contact__email", "company__name"
+    )
+    tasks = [
+        (*row[:-1], row[-1] is not None)
+        for row in Task.objects.values_list(
+            "title", "kind", "assignee__email", "lead__email", "deal__title", "done_at"
+        )
+    ]
+    return sorted(leads, key=repr), sorted(deals, key=repr), sorted(tasks, key=repr)
 
 
 def _check_the_demo_leads() -> int:

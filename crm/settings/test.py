@@ -18,3 +18,17 @@ STORAGES = {
 }
 # Tests run in one process against one database; a persistent connection only holds locks.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Under pytest-xdist (CI runs the suite on two workers) each worker process has its own
+# test database (pytest-django names it after the worker) and, here, its own broker queues
+# and cache keys on the shared Redis, so one worker's Celery subprocesses never take
+# another's tasks and a rate limit counted by one never refuses the other's requests.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", … or unset
+if XDIST_WORKER:
+    CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-{XDIST_WORKER}"  # noqa: F405
+    CELERY_TASK_ROUTES = {
+        pattern: {**route, "queue": f"{route['queue']}-{XDIST_WORKER}"}
+        for pattern, route in CELERY_TASK_ROUTES.items()  # noqa: F405
+    }
+    CELERY_QUEUE_NAMES = [f"{name}-{XDIST_WORKER}" for name in CELERY_QUEUE_NAMES]  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"crm-{XDIST_WORKER}"  # noqa: F405

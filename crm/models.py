@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -108,6 +109,23 @@ def audit_each(
             for target in targets
         ]
     )
+
+
+def mark_merged(records: Sequence[Any], *, into: Any | None, actor: Any, note: str) -> datetime:
+    """Point these merged-away records (leads, contacts: one model) at their survivor
+    ``into``, or back at nobody (``None``: the merge undone), in one UPDATE that bumps their
+    versions, with the same audit entry on each. Returns the time stamped on them."""
+    at = now()
+    type(records[0])._default_manager.filter(pk__in=[record.pk for record in records]).update(
+        merged_into=into,
+        merged_at=at if into is not None else None,
+        version=models.F("version") + 1,
+        updated_at=at,
+    )
+    for record in records:
+        record.version += 1
+    audit_each(records, actor=actor, action=AuditEvent.Action.UPDATED, note=note)
+    return at
 
 
 M = TypeVar("M", bound=models.Model)

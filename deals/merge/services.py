@@ -9,11 +9,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils.timezone import now
 
 from accounts.models import User
-from crm.models import AuditEvent, audit, audit_each
+from crm.models import AuditEvent, audit, mark_merged
 from deals.models import Contact, ContactMerge, Deal
 from leads.merge.services import (
     MERGE_ALREADY_MERGED,
@@ -132,17 +131,8 @@ def contacts_merge(
     if deal_ids:
         Deal.objects.filter(pk__in=deal_ids).update(contact=target)
 
-    at = now()
-    Contact.objects.filter(pk__in=gone_ids).update(
-        merged_into=target, merged_at=at, version=F("version") + 1, updated_at=at
-    )
-    for contact in gone:
-        contact.version += 1
-    audit_each(
-        gone,
-        actor=actor,
-        action=AuditEvent.Action.UPDATED,
-        note=CONTACT_MERGED_AWAY_NOTE.format(name=target),
+    at = mark_merged(
+        gone, into=target, actor=actor, note=CONTACT_MERGED_AWAY_NOTE.format(name=target)
     )
     _save(
         target,
@@ -191,18 +181,7 @@ def contact_merge_undo(*, actor: User, merge: ContactMerge) -> Contact:
     for contact_id, pks in merge.undo.get("moved", {}).get("deals", {}).items():
         Deal.objects.filter(pk__in=pks, contact=target).update(contact_id=int(contact_id))
 
-    at = now()
-    Contact.objects.filter(pk__in=merge.merged_ids).update(
-        merged_into=None, merged_at=None, version=F("version") + 1, updated_at=at
-    )
-    for contact in gone:
-        contact.version += 1
-    audit_each(
-        gone,
-        actor=actor,
-        action=AuditEvent.Action.UPDATED,
-        note=f"The merge into {target} was undone.",
-    )
+    at = mark_merged(gone, into=None, actor=actor, note=f"The merge into {target} was undone.")
     _save(
         target,
         actor=actor,

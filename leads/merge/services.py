@@ -17,11 +17,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
-from django.utils.timezone import now
 
 from accounts.models import User
-from crm.models import AuditEvent, audit_each
+from crm.models import AuditEvent, mark_merged
 from leads.inbound.models import InboundEmail
 from leads.merge.selectors import MERGE_FIELDS, default_choices
 from leads.models import Lead, LeadMerge, LeadNote
@@ -212,17 +210,8 @@ def leads_merge(
         if isinstance(answer, dict):
             moved.update(answer)
 
-    at = now()
-    Lead.objects.filter(pk__in=gone_ids).update(
-        merged_into=target, merged_at=at, version=F("version") + 1, updated_at=at
-    )
-    for lead in gone:
-        lead.version += 1
-    audit_each(
-        gone,
-        actor=actor,
-        action=AuditEvent.Action.UPDATED,
-        note=MERGED_AWAY_NOTE.format(number=target.number),
+    at = mark_merged(
+        gone, into=target, actor=actor, note=MERGED_AWAY_NOTE.format(number=target.number)
     )
     target = save_with_history(
         target,
@@ -296,17 +285,8 @@ def lead_merge_undo(*, actor: User, merge: LeadMerge) -> Lead:
         before["tags"] = target.display_value("tags")
         Lead.tags.through.objects.filter(lead_id=target.pk, tag_id__in=added).delete()
 
-    at = now()
-    Lead.objects.filter(pk__in=merge.merged_ids).update(
-        merged_into=None, merged_at=None, version=F("version") + 1, updated_at=at
-    )
-    for lead in gone:
-        lead.version += 1
-    audit_each(
-        gone,
-        actor=actor,
-        action=AuditEvent.Action.UPDATED,
-        note=UNDONE_AWAY_NOTE.format(number=target.number),
+    at = mark_merged(
+        gone, into=None, actor=actor, note=UNDONE_AWAY_NOTE.format(number=target.number)
     )
     target = save_with_history(
         target,

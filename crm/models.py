@@ -116,6 +116,8 @@ def mark_merged(records: Sequence[Any], *, into: Any | None, actor: Any, note: s
     ``into``, or back at nobody (``None``: the merge undone), in one UPDATE that bumps their
     versions, with the same audit entry on each. Returns the time stamped on them."""
     at = now()
+    if not records:
+        return at
     type(records[0])._default_manager.filter(pk__in=[record.pk for record in records]).update(
         merged_into=into,
         merged_at=at if into is not None else None,
@@ -149,7 +151,8 @@ def full_clean_given(instance: models.Model, *, exclude: Iterable[str] = (), **k
         for field in instance._meta.concrete_fields
         if field.is_relation
         and field.is_cached(instance)  # type: ignore[attr-defined]
-        and getattr(getattr(instance, field.name), "pk", None) is not None
+        # The cache, not the attribute: a required relation set to None raises on access.
+        and getattr(field.get_cached_value(instance), "pk", None) is not None  # type: ignore[attr-defined]
     ]
     instance.full_clean(exclude=[*exclude, *given], **kwargs)
 

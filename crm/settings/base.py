@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "leads",
     "deals",
     "crm.followups",
+    "crm.dashboards",
     "leads.inbound",
     "leads.webforms",
     "leads.imports",
@@ -185,6 +186,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # The sweeper: retries whose backoff is over, and claims whose worker died.
     # Every 15 s: with the 20 s claim, a killed worker's emails go out again within ~35 s.
     "email-outbox": {"task": "crm.tasks.remind_dispatch_emails", "schedule": 15.0},
+    # Triggers keep the dashboard's lead summary right; a daily rebuild is the safety net.
+    "lead-summary": {"task": "crm.dashboards.tasks.rebuild_lead_summary", "schedule": 86400.0},
 }
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -231,6 +231,51 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(
             status=Lead.Status.NEW, first_contacted_at__isnull=True, sla_due_at__lt=timezone.now()
         )
+
+    # --- For the dashboard's links (crm.dashboards): each of its numbers opens the list
+    # behind it, so the steps and outcomes it counts are filters here too.
+    reached = django_filters.ChoiceFilter(
+        choices=[("contacted", "Contacted"), ("qualified", "Qualified")],
+        method="filter_reached",
+        label="Ever reached",
+        empty_label="Any",
+    )
+    response = django_filters.ChoiceFilter(
+        choices=[("within", "Within the target"), ("late", "After the target")],
+        method="filter_response",
+        label="First response",
+        empty_label="Any",
+    )
+    lost_reason = django_filters.CharFilter(
+        method="filter_lost_reason",
+        label="Lost / unqualified reason",
+        field_class=forms.RegexField,
+        regex=r"^(none|[0-9]{1,18})$",
+    )
+    no_source = django_filters.ChoiceFilter(
+        choices=[("1", "No source")], method="filter_no_source", label="Source", empty_label="Any"
+    )
+
+    def filter_reached(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        """Ever contacted / qualified, whatever the lead's status is now (the funnel)."""
+        if value == "contacted":
+            return queryset.filter(first_contacted_at__isnull=False)
+        return queryset.filter(qualified_at__isnull=False)
+
+    def filter_response(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        """Answered leads that had a contact-by deadline, answered by it or after it."""
+        answered = queryset.filter(first_contacted_at__isnull=False, sla_due_at__isnull=False)
+        if value == "within":
+            return answered.filter(first_contacted_at__lte=F("sla_due_at"))
+        return answered.filter(first_contacted_at__gt=F("sla_due_at"))
+
+    def filter_lost_reason(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        if value == "none":
+            return queryset.filter(lost_reason__isnull=True)
+        return queryset.filter(lost_reason_id=int(value))
+
+    def filter_no_source(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        return queryset.filter(source__isnull=True)
 
 
 # One-click saved views: (key, label, query string).

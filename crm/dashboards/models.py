@@ -107,6 +107,9 @@ class LeadDay(models.Model):
         ]
         indexes = [models.Index(fields=["team", "day"], name="leadday_team_day_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.day}: {self.leads} leads"
+
 
 class LeadReasonDay(models.Model):
     """Lost and unqualified leads by reason, on the same key as ``LeadDay``."""
@@ -133,3 +136,6 @@ class LeadReasonDay(models.Model):
                 nulls_distinct=False,
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.leads} {self.status}"

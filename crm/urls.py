@@ -21,6 +21,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("deals/", include("deals.urls")),
     path("tasks/", include("crm.followups.urls")),
+    path("dashboard/", include("crm.dashboards.urls")),
     path("inbound/", include("leads.inbound.urls")),
     path("f/", include("leads.webforms.urls")),
     path("notifications/", include((notification_urls, "notifications"))),

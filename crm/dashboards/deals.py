@@ -21,6 +21,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    Func,
     Q,
     QuerySet,
     Sum,
@@ -178,8 +179,9 @@ def deal_figures(deals: QuerySet[Any], *, start: date, end: date) -> DealFigures
         .annotate(n=Count("pk"))
         .order_by("-n", "lost_reason__name")
     ]
-    days = ExpressionWrapper(
-        (F("closed_at") - F("source_lead__created_at")) / timedelta(days=1),
+    days = Func(
+        F("closed_at") - F("source_lead__created_at"),
+        template="EXTRACT(EPOCH FROM %(expressions)s) / 86400.0",
         output_field=FloatField(),
     )
     cycle_row = (
@@ -211,26 +213,24 @@ def deal_figures(deals: QuerySet[Any], *, start: date, end: date) -> DealFigures
     )
     open_deals = deals.filter(stage__kind=Stage.Kind.OPEN)
     pipeline = [
-        StageMoney(
-            r["stage_id"], r["stage__name"], r["currency"], r["n"], r["value"], r["weighted"]
-        )
+        StageMoney(r["stage_id"], r["stage__name"], r["currency"], r["n"], r["amount"], r["wsum"])
         for r in open_deals.values("stage_id", "stage__name", "stage__position", "currency")
-        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum(weighted))
+        .annotate(n=Count("pk"), amount=Sum("value"), wsum=Sum(weighted))
         .order_by("stage__position", "stage_id", "currency")
     ]
     forecast = [
-        MonthMoney(r["month"], r["currency"], r["n"], r["value"], r["weighted"])
+        MonthMoney(r["month"], r["currency"], r["n"], r["amount"], r["wsum"])
         for r in open_deals.filter(expected_close_date__isnull=False)
         .annotate(month=TruncMonth("expected_close_date"))
         .values("month", "currency")
-        .annotate(n=Count("pk"), value=Sum("value"), weighted=Sum(weighted))
+        .annotate(n=Count("pk"), amount=Sum("value"), wsum=Sum(weighted))
         .order_by("month", "currency")
     ]
     undated = [
-        CurrencyCount(r["currency"], r["n"], r["value"])
+        CurrencyCount(r["currency"], r["n"], r["amount"])
         for r in open_deals.filter(expected_close_date__isnull=True)
         .values("currency")
-        .annotate(n=Count("pk"), value=Sum("value"))
+        .annotate(n=Count("pk"), amount=Sum("value"))
         .order_by("currency")
     ]
     size = [

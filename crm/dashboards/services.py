@@ -71,7 +71,7 @@ def summary_select(source: str, tz: str) -> tuple[str, str]:
     columns), for LeadDay and for LeadReasonDay: (LeadDay columns, SELECT) pairs."""
     cols = _columns()
     names = ", ".join([name for name, _ in cols] + ["response_seconds"])
-    sums = ", ".join(f"SUM(sign) FILTER (WHERE {cond})" for _, cond in cols)
+    sums = ", ".join(f"COALESCE(SUM(sign) FILTER (WHERE {cond}), 0)" for _, cond in cols)
     seconds = "COALESCE(SUM(sign * EXTRACT(EPOCH FROM first_response_time))::bigint, 0)"
     select = (
         f"SELECT {_day(tz)} AS day, team_id, owner_id, source_id, {sums}, {seconds} "

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from crm.dashboards import views
+
+urlpatterns = [path("", views.dashboard, name="dashboard")]

@@ -264,21 +264,21 @@ def _stage_times(deals: QuerySet[Any], low: datetime, high: datetime) -> list[St
     ids_sql, ids_params = deals.values("pk").query.sql_with_params()
     table = DealStageChange._meta.db_table
     sql = f"""
-    SELECT t.from_stage_id, st.name, COUNT(*),
-        PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY t.days),
-        PERCENTILE_CONT(0.25) WITHIN GROUP (ORDER BY t.days),
-        PERCENTILE_CONT(0.75) WITHIN GROUP (ORDER BY t.days)
+    SELECT c.from_stage_id, st.name, COUNT(*),
+        PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY c.days),
+        PERCENTILE_CONT(0.25) WITHIN GROUP (ORDER BY c.days),
+        PERCENTILE_CONT(0.75) WITHIN GROUP (ORDER BY c.days)
     FROM (
-        SELECT c.from_stage_id, c.changed_at,
-            EXTRACT(EPOCH FROM c.changed_at - COALESCE(
-                LAG(c.changed_at) OVER (PARTITION BY c.deal_id ORDER BY c.changed_at, c.id),
-                d.created_at)) / 86400.0 AS days
+        SELECT c.from_stage_id, EXTRACT(EPOCH FROM c.changed_at - COALESCE(
+            (SELECT MAX(p.changed_at) FROM {table} p
+             WHERE p.deal_id = c.deal_id AND p.changed_at < c.changed_at),
+            d.created_at)) / 86400.0 AS days
         FROM {table} c JOIN deals_deal d ON d.id = c.deal_id
-        WHERE c.deal_id IN ({ids_sql})
-    ) t JOIN deals_stage st ON st.id = t.from_stage_id
-    WHERE t.changed_at >= %s AND t.changed_at < %s
-    GROUP BY t.from_stage_id, st.name, st.position ORDER BY st.position, t.from_stage_id
+        WHERE c.changed_at >= %s AND c.changed_at < %s AND c.from_stage_id IS NOT NULL
+          AND c.deal_id IN ({ids_sql})
+    ) c JOIN deals_stage st ON st.id = c.from_stage_id
+    GROUP BY c.from_stage_id, st.name, st.position ORDER BY st.position, c.from_stage_id
     """  # noqa: S608 - table names are constants, values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*ids_params, low, high])
+        cursor.execute(sql, [low, high, *ids_params])
         return [StageSpread(r[0], r[1], r[2], r[3], r[4], r[5]) for r in cursor.fetchall()]

@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -249,8 +250,7 @@ class LeadFilter(django_filters.FilterSet):
     lost_reason = django_filters.CharFilter(
         method="filter_lost_reason",
         label="Lost / unqualified reason",
-        field_class=forms.RegexField,
-        regex=r"^(none|[0-9]{1,18})$",
+        validators=[RegexValidator(r"^(none|[0-9]{1,18})$", "Choose a reason.")],
     )
     no_source = django_filters.ChoiceFilter(
         choices=[("1", "No source")], method="filter_no_source", label="Source", empty_label="Any"

@@ -193,3 +193,34 @@ def test_rebuild_gives_the_same_rows(world) -> None:
     summary_rebuild()
     after = sorted(LeadDay.objects.values_list("day", "owner_id", "leads", "s_converted", "r3"))
     assert before == after
+
+
+def test_every_lead_number_opens_a_list_with_that_count(world, manager) -> None:
+    r = page(manager)
+    client = Client()
+    client.force_login(manager)
+    checked = set()
+    for name, table in r.context["t"].items():
+        for row in table.rows:
+            for cell in row:
+                if cell.href.startswith("/leads/"):
+                    listing = client.get(cell.href)
+                    assert listing.status_code == 200, cell.href
+                    assert listing.context["total"] == cell.value, (name, cell.href)
+                    checked.add(name)
+    assert checked == {
+        "volume",
+        "funnel",
+        "outcomes",
+        "reps",
+        "sources",
+        "response",
+        "reasons",
+        "attention",
+    }
+
+
+def test_the_lead_list_refuses_a_bad_reason(manager) -> None:
+    client = Client()
+    client.force_login(manager)
+    assert client.get("/leads/", {"lost_reason": "1; drop"}).status_code == 200

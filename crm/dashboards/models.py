@@ -139,3 +139,35 @@ class LeadReasonDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.leads} {self.status}"
+
+
+class OpenLeads(models.Model):
+    """Open leads now, by team × owner × source, for the dashboard's "needs attention"
+    counts: those without a next action, and those still waiting for a first contact by
+    the month their contact-by deadline falls in (``wait_month``, UTC; NULL for leads not
+    waiting). Leads past their deadline = the months before this one, plus a live count of
+    this month's (an index range of one month), so the figure is exact to the second."""
+
+    team = models.ForeignKey(Team, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False
+    )
+    source = models.ForeignKey(Source, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
+    wait_month = models.DateField(null=True)
+    leads = models.IntegerField(default=0)
+    no_action = models.IntegerField(default=0)
+    waiting = models.IntegerField(default=0)
+
+    objects = SummaryQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "owner", "source", "wait_month"],
+                name="openleads_key",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.leads} open leads"

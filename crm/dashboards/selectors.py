@@ -11,7 +11,7 @@ not grow with the number of reps, sources or days.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import connection
@@ -27,6 +27,7 @@ from crm.dashboards.models import (
     RESPONSE_BUCKETS,
     LeadDay,
     LeadReasonDay,
+    OpenLeads,
 )
 from crm.followups.models import Task
 from leads.models import Lead
@@ -238,22 +239,36 @@ def scoped_leads(user: User, sel: Selection) -> Any:
 
 def current_state(user: User, sel: Selection, owners: dict[int, str]) -> list[CurrentRow]:
     """Now, whatever the date range: open leads without a next action, new leads past
-    their contact-by deadline, overdue follow-ups — per rep. Both lead counts are read
-    through their partial indexes (``lead_open_no_action_idx``, ``lead_sla_waiting_idx``)."""
+    their contact-by deadline, overdue follow-ups — per rep. The lead counts come from
+    ``OpenLeads`` (deadlines before this month) plus a live count of this month's waiting
+    leads past their deadline (a one-month range of ``lead_sla_waiting_idx``)."""
     now = timezone.now()
-    breaching = Q(status=Lead.Status.NEW, first_contacted_at__isnull=True, sla_due_at__lt=now)
-    no_action = Q(status__in=Lead.OPEN_STATUSES, next_action_due__isnull=True)
+    month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     rows: dict[int | None, CurrentRow] = {}
+
+    def row_of(pk: int | None) -> CurrentRow:
+        return rows.setdefault(pk, CurrentRow(pk, owner_label(pk, owners)))
+
+    summary = narrow(OpenLeads.objects.visible_to(user), sel)
     for r in (
-        scoped_leads(user, sel)
-        .filter(no_action | breaching)
-        .values("owner_id")
-        .annotate(no_action=Count("pk", filter=no_action), breaching=Count("pk", filter=breaching))
+        summary.values("owner_id")
+        .annotate(
+            no_action=Sum("no_action"),
+            breaching=Sum("waiting", filter=Q(wait_month__lt=month.date()), default=0),
+        )
+        .filter(Q(no_action__gt=0) | Q(breaching__gt=0))
         .order_by()
     ):
-        rows[r["owner_id"]] = CurrentRow(
-            r["owner_id"], owner_label(r["owner_id"], owners), r["no_action"], r["breaching"]
-        )
+        row = row_of(r["owner_id"])
+        row.no_action, row.breaching = r["no_action"], r["breaching"]
+    this_month = scoped_leads(user, sel).filter(
+        status=Lead.Status.NEW,
+        first_contacted_at__isnull=True,
+        sla_due_at__gte=month,
+        sla_due_at__lt=now,
+    )
+    for r in this_month.values("owner_id").annotate(n=Count("pk")).order_by():
+        row_of(r["owner_id"]).breaching += r["n"]
     tasks = Task.objects.visible_to(user).open().filter(due_at__lt=now)
     if sel.owner_id is not None:
         tasks = tasks.filter(assignee_id=sel.owner_id)
@@ -261,9 +276,5 @@ def current_state(user: User, sel: Selection, owners: dict[int, str]) -> list[Cu
         members = Membership.objects.filter(team_id=sel.team_id).values("user_id")
         tasks = tasks.filter(assignee_id__in=members)
     for r in tasks.values("assignee_id").annotate(n=Count("pk")).order_by():
-        row = rows.setdefault(
-            r["assignee_id"],
-            CurrentRow(r["assignee_id"], owner_label(r["assignee_id"], owners)),
-        )
-        row.overdue_tasks = r["n"]
+        row_of(r["assignee_id"]).overdue_tasks = r["n"]
     return sorted(rows.values(), key=lambda r: (r.id is None, r.label.lower()))

@@ -35,7 +35,10 @@ WATCHED = [
     "qualified_at",
     "sla_due_at",
     "merged_into_id",
+    "next_action_due",
 ]
+OPEN = "('new', 'not_contacted', 'contacted', 'qualified')"
+WAITING = "status = 'new' AND first_contacted_at IS NULL AND sla_due_at IS NOT NULL"
 
 
 def _day(tz: str) -> str:
@@ -98,6 +101,21 @@ def _upserts(source: str, tz: str) -> str:
     GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (day, team_id, owner_id, source_id, status, lost_reason_id)
     DO UPDATE SET leads = s.leads + EXCLUDED.leads;
+    INSERT INTO dashboards_openleads AS s
+        (team_id, owner_id, source_id, wait_month, leads, no_action, waiting)
+    SELECT team_id, owner_id, source_id,
+        CASE WHEN {WAITING}
+            THEN date_trunc('month', sla_due_at AT TIME ZONE 'UTC')::date END,
+        SUM(sign),
+        COALESCE(SUM(sign) FILTER (WHERE next_action_due IS NULL), 0),
+        COALESCE(SUM(sign) FILTER (WHERE {WAITING}), 0)
+    FROM {source}
+    WHERE merged_into_id IS NULL AND status IN {OPEN}
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (team_id, owner_id, source_id, wait_month) DO UPDATE SET
+        leads = s.leads + EXCLUDED.leads,
+        no_action = s.no_action + EXCLUDED.no_action,
+        waiting = s.waiting + EXCLUDED.waiting;
     """
 
 
@@ -161,6 +179,7 @@ def summary_rebuild() -> dict[str, Any]:
         cursor.execute(f"LOCK TABLE {LEADS} IN SHARE MODE")
         cursor.execute("DELETE FROM dashboards_leadday")
         cursor.execute("DELETE FROM dashboards_leadreasonday")
+        cursor.execute("DELETE FROM dashboards_openleads")
         cursor.execute(_upserts(f"(SELECT 1 AS sign, * FROM {LEADS}) AS d", tz))
         cursor.execute("SELECT COUNT(*) FROM dashboards_leadday")
         days = cursor.fetchone()[0]

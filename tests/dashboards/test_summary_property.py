@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.timezone import now
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ from crm.dashboards.models import (
     RESPONSE_BUCKETS,
     LeadDay,
     LeadReasonDay,
+    OpenLeads,
 )
 from leads import services as lead_services
 from leads.models import Lead
@@ -37,6 +39,7 @@ actions = st.lists(
         st.tuples(st.just("answer"), st.integers(0, 30), st.integers(0, 20000), st.just(0)),
         st.tuples(st.just("bulk_status"), st.sampled_from(STATUSES), st.integers(0, 2), st.just(0)),
         st.tuples(st.just("delete"), st.integers(0, 30), st.just(0), st.just(0)),
+        st.tuples(st.just("next"), st.integers(0, 30), st.booleans(), st.just(0)),
     ),
     min_size=1,
     max_size=25,
@@ -50,11 +53,19 @@ class Rollback(Exception):
 SEEN = {"examples": 0, "leads": 0}
 
 
-def live(leads: list[Lead]) -> tuple[dict[Any, dict[str, int]], dict[Any, int]]:
+def live(leads: list[Lead]) -> tuple[dict[Any, dict[str, int]], dict[Any, int], dict[Any, Any]]:
     """What the summary should hold, counted in Python from the leads themselves."""
     days: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     reasons: dict[Any, int] = defaultdict(int)
+    opened: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])
     for lead in leads:
+        if lead.status in Lead.OPEN_STATUSES:
+            waiting = lead.status == "new" and lead.first_contacted_at is None and lead.sla_due_at
+            month = lead.sla_due_at.astimezone(UTC).date().replace(day=1) if waiting else None
+            counts = opened[(lead.team_id, lead.owner_id, lead.source_id, month)]
+            counts[0] += 1
+            counts[1] += lead.next_action_due is None
+            counts[2] += bool(waiting)
         key = (lead.created_at.astimezone(UTC).date(), lead.team_id, lead.owner_id, lead.source_id)
         row = days[key]
         row["leads"] += 1
@@ -72,7 +83,7 @@ def live(leads: list[Lead]) -> tuple[dict[Any, dict[str, int]], dict[Any, int]]:
             row["within_target"] += lead.first_contacted_at <= lead.sla_due_at
         if lead.status in ("lost", "unqualified"):
             reasons[(*key, lead.status, lead.lost_reason_id)] += 1
-    return days, reasons
+    return days, reasons, {k: tuple(v) for k, v in opened.items()}
 
 
 def stored() -> tuple[dict[Any, dict[str, int]], dict[Any, int]]:
@@ -85,7 +96,11 @@ def stored() -> tuple[dict[Any, dict[str, int]], dict[Any, int]]:
         (r.day, r.team_id, r.owner_id, r.source_id, r.status, r.lost_reason_id): r.leads
         for r in LeadReasonDay.objects.exclude(leads=0)
     }
-    return days, reasons
+    opened = {
+        (r.team_id, r.owner_id, r.source_id, r.wait_month): (r.leads, r.no_action, r.waiting)
+        for r in OpenLeads.objects.exclude(leads=0, no_action=0, waiting=0)
+    }
+    return days, reasons, opened
 
 
 @settings(
@@ -135,6 +150,15 @@ def run(steps: list[tuple[Any, ...]], people: list[Any], sources: list[Any], rea
                             first_response_time=timedelta(minutes=b),
                             sla_due_at=lead.created_at + timedelta(hours=24),
                         )
+                    elif kind == "next" and b:
+                        lead_services.lead_set_next_action(
+                            lead=lead,
+                            actor=people[3],
+                            next_action="Call",
+                            due=now() + timedelta(days=1),
+                        )
+                    elif kind == "next":
+                        Lead.objects.filter(pk=lead.pk).update(next_action_due=None, next_action="")
                     elif kind == "delete":
                         Lead.objects.filter(pk=lead.pk).delete()
                         made.remove(lead.pk)
@@ -150,6 +174,7 @@ def run(steps: list[tuple[Any, ...]], people: list[Any], sources: list[Any], rea
                 k: {n: v for n, v in row.items() if v} for k, row in expected[0].items()
             }
             assert got[1] == {k: v for k, v in expected[1].items() if v}
+            assert got[2] == {k: v for k, v in expected[2].items() if any(v)}
             raise Rollback
     except Rollback:
         pass

@@ -1,3 +1,8 @@
+"""Install the summary triggers and fill the tables from the leads already there.
+
+Uses the current code's SQL (``crm.dashboards.services``): a later change to the triggers
+or to the summary's tables adds its own migration calling ``summary_rebuild`` again."""
+
 from django.db import migrations
 
 from crm.dashboards.services import DROP_SQL, trigger_sql

@@ -136,6 +136,7 @@ class LeadReasonDay(models.Model):
                 nulls_distinct=False,
             )
         ]
+        indexes = [models.Index(fields=["team", "day"], name="leadreasonday_team_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.day}: {self.leads} {self.status}"

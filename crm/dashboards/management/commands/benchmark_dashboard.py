@@ -16,11 +16,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, Scope, User, access_scope
+from crm.dashboards.forms import DashboardForm
+from crm.dashboards.selectors import lead_figures
+from crm.dashboards.tables import Links, lead_tables
 from leads.management.commands.benchmark_leads import replayable, time_sql
+from leads.selectors import choices_for
 
 
 def _first(role: Scope, email: str | None) -> User | None:
@@ -76,9 +80,11 @@ class Command(BaseCommand):
             if r.get("skipped"):
                 self.stdout.write(f"{r['case']:34} skipped: {r['skipped']}")
                 continue
+            lead_ratio = r["lead_ms"] / r["lead_sql_ms"] if r["lead_sql_ms"] else 0
             self.stdout.write(
-                f"{r['case']:34} {r['status']:>6} {r['median_ms']:>10.1f} {r['sql_ms']:>8.1f} "
-                f"{r['ratio']:>6.2f} {r['queries']:>8}"
+                f"{r['case']:34} {r['status']:>6} {r['median_ms']:>8.1f} {r['sql_ms']:>7.1f} "
+                f"{r['ratio'] or 0:>6.2f} {r['queries']:>7} | {r['lead_ms']:>8.1f} "
+                f"{r['lead_sql_ms']:>8.1f} {lead_ratio:>6.2f} {r['lead_queries']:>7}"
             )
             for ms, sql in r["slowest"]:
                 self.stdout.write(f"{'':36}{ms:8.1f} ms  {sql}")
@@ -105,6 +111,7 @@ class Command(BaseCommand):
             reverse=True,
         )[:3]
         median = statistics.median(samples)
+        lead_ms, lead_sql_ms, lead_queries = self.lead_side(user, query, runs)
         return {
             "case": name,
             "user": user.email,
@@ -114,4 +121,29 @@ class Command(BaseCommand):
             "ratio": round(median / sql_ms, 2) if sql_ms else None,
             "queries": len(sql),
             "slowest": [(round(ms, 1), text) for ms, text in each],
+            "lead_ms": round(lead_ms, 1),
+            "lead_sql_ms": round(lead_sql_ms, 1),
+            "lead_queries": lead_queries,
         }
+
+    def lead_side(self, user: User, query: str, runs: int) -> tuple[float, float, int]:
+        """The lead figures alone (selectors + tables), without the deal side: the deal
+        figures are another module (``crm.dashboards.deals``) with its own benchmark."""
+        request = RequestFactory().get("/dashboard/?" + query)
+        choices = choices_for(user)
+        form = DashboardForm(request.GET, user=user, choices=choices)
+        sel = form.selection()
+
+        def once() -> None:
+            lead_tables(lead_figures(user, sel, choices), Links(sel, user.pk), sel)
+
+        once()
+        with CaptureQueriesContext(connection) as captured:
+            once()
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            once()
+            samples.append((time.perf_counter() - started) * 1000)
+        statements = [s for s in map(replayable, (q["sql"] for q in captured)) if s]
+        return statistics.median(samples), time_sql(statements, runs) or 0.0, len(statements)

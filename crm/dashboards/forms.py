@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -79,13 +79,14 @@ class DashboardForm(forms.Form):
         self.user = user
         self.scope = access_scope(user)
         all_label = "All teams" if self.scope == Scope.ALL else "All my teams"
-        self.fields["team"].choices = [("", all_label)] + [
+        cast(forms.ChoiceField, self.fields["team"]).choices = [("", all_label)] + [
             (str(pk), label) for pk, label in choices.teams
         ]
-        self.fields["owner"].choices = [("", "Everyone"), ("0", "Unassigned")] + [
-            (str(pk), label) for pk, label in choices.owners
-        ]
-        self.fields["source"].choices = [("", "Any source")] + [
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [
+            ("", "Everyone"),
+            ("0", "Unassigned"),
+        ] + [(str(pk), label) for pk, label in choices.owners]
+        cast(forms.ChoiceField, self.fields["source"]).choices = [("", "Any source")] + [
             (str(pk), label) for pk, label in choices.sources
         ]
         if self.scope == Scope.OWN:
@@ -97,7 +98,7 @@ class DashboardForm(forms.Form):
             bound.widget.attrs["class"] = f"{css} form-control-sm"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("range") == "custom":
             start, end = data.get("start"), data.get("end")
             if not start or not end:

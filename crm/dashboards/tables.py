@@ -236,13 +236,22 @@ def lead_tables(figures: LeadFigures, links: Links, sel: Selection) -> dict[str,
         ["Rep", "Overdue follow-ups", "No next action", "Past the response target"],
         note="The current state, whatever the dates above.",
     )
-    for r in figures.current:
+    for cur in figures.current:
         now.rows.append(
             [
-                Cell(r.label),
-                Cell(r.overdue_tasks, links.tasks(owner=r.id) if r.overdue_tasks and r.id else ""),
-                Cell(r.no_action, links.current(owner=r.id, due="missing") if r.no_action else ""),
-                Cell(r.breaching, links.current(owner=r.id, sla="breached") if r.breaching else ""),
+                Cell(cur.label),
+                Cell(
+                    cur.overdue_tasks,
+                    links.tasks(owner=cur.id) if cur.overdue_tasks and cur.id else "",
+                ),
+                Cell(
+                    cur.no_action,
+                    links.current(owner=cur.id, due="missing") if cur.no_action else "",
+                ),
+                Cell(
+                    cur.breaching,
+                    links.current(owner=cur.id, sla="breached") if cur.breaching else "",
+                ),
             ]
         )
     tables["attention"] = now
@@ -332,11 +341,11 @@ def deal_tables(figures: DealFigures, links: Links) -> dict[str, Table]:
         )
     tables["win_sources"] = win_src
     lost = Table("deal_reasons", "Lost reasons for deals", ["Reason", "Deals"])
-    for r in figures.lost_reasons:
+    for lr in figures.lost_reasons:
         lost.rows.append(
             [
-                Cell(r.label),
-                Cell(r.count, links.deals(state="lost", lost_reason=r.id) if r.id else ""),
+                Cell(lr.label),
+                Cell(lr.count, links.deals(state="lost", lost_reason=lr.id) if lr.id else ""),
             ]
         )
     tables["deal_reasons"] = lost

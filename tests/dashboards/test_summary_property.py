@@ -86,7 +86,7 @@ def live(leads: list[Lead]) -> tuple[dict[Any, dict[str, int]], dict[Any, int], 
     return days, reasons, {k: tuple(v) for k, v in opened.items()}
 
 
-def stored() -> tuple[dict[Any, dict[str, int]], dict[Any, int]]:
+def stored() -> tuple[dict[Any, dict[str, int]], dict[Any, int], dict[Any, Any]]:
     days = {}
     for row in LeadDay.objects.all():
         values = {name: getattr(row, name) for name in COUNT_FIELDS if getattr(row, name)}

@@ -6,7 +6,7 @@ import csv
 
 from django.http import HttpResponse
 
-from crm.dashboards.forms import Selection
+from crm.dashboards.selectors import Selection
 from crm.dashboards.tables import Table
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -10,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import Scope, User, access_scope
+from crm.dashboards.selectors import Selection
 from crm.validators import validate_date_bounds
 from leads.selectors import Choices
 
@@ -28,19 +28,6 @@ MAX_DAYS = 731
 CUSTOM_NEEDS_DATES = "Enter both dates for a custom range."
 END_BEFORE_START = "The end date is before the start date."
 RANGE_TOO_LONG = "Choose a range of at most two years."
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What the page shows: validated, with the scope's narrowing already applied."""
-
-    start: date
-    end: date
-    preset: str
-    period: str
-    team_id: int | None
-    owner_id: int | None  # a rep's own id for a rep; ``0`` = unassigned
-    source_id: int | None
 
 
 def preset_range(preset: str, today: date) -> tuple[date, date]:

@@ -20,7 +20,6 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from accounts.models import Membership, Scope, User, access_scope
-from crm.dashboards.forms import Selection
 from crm.dashboards.models import (
     BUCKET_FIELDS,
     COUNT_FIELDS,
@@ -32,6 +31,19 @@ from crm.dashboards.models import (
 from crm.followups.models import Task
 from leads.models import Lead
 from leads.selectors import Choices
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the page shows: validated, with the scope's narrowing already applied."""
+
+    start: date
+    end: date
+    preset: str
+    period: str
+    team_id: int | None
+    owner_id: int | None  # a rep's own id for a rep; ``0`` = unassigned
+    source_id: int | None
 
 
 @dataclass

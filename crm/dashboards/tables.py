@@ -12,8 +12,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from crm.dashboards.deals import DealFigures
-from crm.dashboards.forms import Selection
-from crm.dashboards.selectors import Counts, LeadFigures
+from crm.dashboards.selectors import Counts, LeadFigures, Selection
 from leads.models import Lead
 
 
@@ -276,7 +275,7 @@ def _period_label(period: date, kind: str) -> str:
 
 
 def _period_link(links: Links, period: date, sel: Selection, source: int | None) -> str:
-    from crm.dashboards.forms import Selection as Sel
+    from crm.dashboards.selectors import Selection as Sel
 
     end = _period_end(period, sel.period)
     narrowed = Sel(

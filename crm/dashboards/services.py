@@ -133,7 +133,11 @@ def trigger_sql(tz: str | None = None) -> str:
     )
     return f"""
     CREATE OR REPLACE FUNCTION dashboards_lead_summary() RETURNS trigger
-    LANGUAGE plpgsql AS $fn$
+    LANGUAGE plpgsql
+    -- Transition tables have no statistics: the planner would join old and new rows by
+    -- a nested loop (quadratic: +9 s on a 20,000-row UPDATE); a hash join is linear.
+    SET enable_nestloop = off
+    AS $fn$
     BEGIN
         IF TG_OP = 'INSERT' THEN
             {_upserts("(SELECT 1 AS sign, * FROM new_rows) AS d", tz)}

@@ -34,10 +34,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
-    OuterRef,
-    Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
 )
@@ -251,31 +248,22 @@ def deal_figures(deals: QuerySet[Deal], *, start: datetime, end: datetime) -> De
         median, p25, p75, p90 = cycle_row["spread"]
         cycle = Spread(n=cycle_row["n"], median=median, p25=p25, p75=p75, p90=p90)
 
-    # 3. Time in stage: each change that left a stage in range, minus when the deal
-    # entered it (its previous change; the first change is the deal's creation).
-    entered = (
-        DealStageChange.objects.filter(deal_id=OuterRef("deal_id"))
-        .filter(
-            Q(changed_at__lt=OuterRef("changed_at"))
-            | Q(changed_at=OuterRef("changed_at"), id__lt=OuterRef("id"))
-        )
-        .order_by("-changed_at", "-id")
-        .values("changed_at")[:1]
-    )
+    # 3. Time in stage: each change that left a stage in range, minus when the deal had
+    # entered it (kept on the row; the partial dealstage_left_idx covers the range).
     stays = (
         DealStageChange.objects.filter(
             deal__in=deals.values("pk"),
-            from_stage__isnull=False,
+            from_stage_entered_at__isnull=False,
             changed_at__gte=start,
             changed_at__lt=end,
         )
-        .annotate(entered_at=Subquery(entered))
-        .filter(entered_at__isnull=False)
         .values("from_stage_id", "from_stage__name", "from_stage__position")
         .annotate(
-            n=Count("id"),
+            n=Count("*"),
             spread=Percentiles(
-                _days(ExpressionWrapper(F("changed_at") - F("entered_at"), DurationField())),
+                _days(
+                    ExpressionWrapper(F("changed_at") - F("from_stage_entered_at"), DurationField())
+                ),
                 (0.5, 0.25, 0.75),
             ),
         )

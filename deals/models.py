@@ -236,6 +236,9 @@ class Deal(Owned):
                 fields=["owner", "stage", "created_at", "id"], name="deal_owner_stage_idx"
             ),
             models.Index(fields=["team", "created_at", "id"], name="deal_team_created_idx"),
+            # A manager's scope (team, or owner among their people) as an index-only scan:
+            # the dashboard's stage history is joined to these ids.
+            models.Index(fields=["team", "owner"], include=["id"], name="deal_team_owner_idx"),
             models.Index(fields=["expected_close_date", "id"], name="deal_close_date_idx"),
             # Open deals (no closed_at): board columns, stage totals and the forecast read
             # only this index, never the table.

@@ -250,9 +250,11 @@ def deal_figures(deals: QuerySet[Deal], *, start: datetime, end: datetime) -> De
 
     # 3. Time in stage: each change that left a stage in range, minus when the deal had
     # entered it (kept on the row; the partial dealstage_left_idx covers the range).
+    changes = DealStageChange.objects.all()
+    if deals.query.where:  # every deal (an admin, all teams): no need to list their ids
+        changes = changes.filter(deal__in=deals.values("pk"))
     stays = (
-        DealStageChange.objects.filter(
-            deal__in=deals.values("pk"),
+        changes.filter(
             from_stage_entered_at__isnull=False,
             changed_at__gte=start,
             changed_at__lt=end,

@@ -363,3 +363,16 @@ def test_owner_none_lists_unowned_deals(world: World, client: Any) -> None:
     unowned = [row for row in got.win_rate_by_owner if row.id is None]
     assert unowned == [RateRow(None, "No owner", won=0, closed=1, rate=0.0)]
     assert list_total(client, world.manager, state="closed", owner="none", **RANGE) == 1
+
+
+def test_stage_history_keeps_when_the_left_stage_was_entered(world: World) -> None:
+    rows = list(
+        world.deals["D1"]
+        .stage_changes.order_by("changed_at")
+        .values_list("from_stage__name", "to_stage__name", "from_stage_entered_at")
+    )
+    assert rows == [
+        (None, "Meeting set", None),
+        ("Meeting set", "Proposal sent", at(2, 1)),
+        ("Proposal sent", "Won", at(2, 11)),
+    ]

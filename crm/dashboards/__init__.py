@@ -1,0 +1,1 @@
+"""Dashboards: the figures managers and reps review (deals.py: the deal side)."""

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from crm.validators import DATE_MAX, date_in_bounds, validate_date_bounds
+from crm.validators import DATE_MAX, date_in_bounds, parse_id, validate_date_bounds
 from deals.models import Deal, Stage
 from leads.selectors import Choices
 
@@ -150,6 +150,14 @@ class DealFilter(django_filters.FilterSet):
         self.filters["lost_reason"].extra["choices"] = [
             (str(pk), label) for pk, label in choices.lost_reasons
         ]
+        # The pickers offer active people, sources and reasons; a dashboard figure can
+        # still name a deactivated one (its deals stay). Any well-formed id is accepted:
+        # the list is scoped by visible_to, so an id only ever narrows what one may see.
+        for name in ("owner", "source", "lost_reason"):
+            value = self.data.get(name) if self.data else None
+            known = {key for key, _ in self.filters[name].extra["choices"]}
+            if parse_id(value) is not None and value not in known:
+                self.filters[name].extra["choices"].append((value, f"#{value} (inactive)"))
 
     @property
     def qs(self) -> Any:

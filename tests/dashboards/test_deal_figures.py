@@ -376,3 +376,20 @@ def test_stage_history_keeps_when_the_left_stage_was_entered(world: World) -> No
         ("Meeting set", "Proposal sent", at(2, 1)),
         ("Proposal sent", "Won", at(2, 11)),
     ]
+
+
+def test_a_deactivated_reps_and_retired_sources_figures_still_link(
+    world: World, client: Any
+) -> None:
+    w = world
+    w.rep_b.is_active = False
+    w.rep_b.save(update_fields=["is_active"])
+    Source.objects.filter(pk=w.referral.pk).update(is_active=False)
+    LostReason.objects.filter(pk=w.no_budget.pk).update(is_active=False)
+    got = figures(w)
+    rep_b = next(row for row in got.win_rate_by_owner if row.id == w.rep_b.pk)
+    assert (rep_b.won, rep_b.closed) == (1, 2)
+    m = w.manager
+    assert list_total(client, m, state="closed", owner=w.rep_b.pk, **RANGE) == 2
+    assert list_total(client, m, state="won", source=w.referral.pk, **RANGE) == 1
+    assert list_total(client, m, state="lost", lost_reason=w.no_budget.pk, **RANGE) == 1

@@ -298,7 +298,9 @@ def _backdate(clock: Clock, made: dict[type[models.Model], set[int]]) -> None:
     leads, deals = made.get(Lead, set()), made.get(Deal, set())
     restamp(LeadNote.objects.filter(lead_id__in=leads, created_at__gte=since), ["created_at"])
     restamp(DealNote.objects.filter(deal_id__in=deals), ["created_at"])
-    restamp(DealStageChange.objects.filter(deal_id__in=deals), ["changed_at"])
+    restamp(
+        DealStageChange.objects.filter(deal_id__in=deals), ["changed_at", "from_stage_entered_at"]
+    )
 
 
 def _at_work(

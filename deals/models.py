@@ -236,6 +236,9 @@ class Deal(Owned):
                 fields=["owner", "stage", "created_at", "id"], name="deal_owner_stage_idx"
             ),
             models.Index(fields=["team", "created_at", "id"], name="deal_team_created_idx"),
+            # A manager's scope (team, or owner among their people) as an index-only scan:
+            # the dashboard's stage history is joined to these ids.
+            models.Index(fields=["team", "owner"], include=["id"], name="deal_team_owner_idx"),
             models.Index(fields=["expected_close_date", "id"], name="deal_close_date_idx"),
             # Open deals (no closed_at): board columns, stage totals and the forecast read
             # only this index, never the table.
@@ -310,10 +313,30 @@ class DealStageChange(models.Model):
         User, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     changed_at = models.DateTimeField(default=now)
+    # When the deal entered ``from_stage`` (the previous change's time): time in stage is
+    # ``changed_at - from_stage_entered_at`` on one row, so the dashboard aggregates it
+    # over a range of changes without looking up each one's predecessor.
+    from_stage_entered_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["changed_at", "id"]
-        indexes = [models.Index(fields=["deal", "changed_at"], name="dealstage_deal_idx")]
+        indexes = [
+            models.Index(fields=["deal", "changed_at"], name="dealstage_deal_idx"),
+            # Stays that ended in a date range (dashboard time in stage), read from the index.
+            models.Index(
+                fields=["changed_at"],
+                include=["deal", "from_stage", "from_stage_entered_at"],
+                condition=Q(from_stage_entered_at__isnull=False),
+                name="dealstage_left_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_stage__isnull=True, from_stage_entered_at__isnull=True)
+                | Q(from_stage__isnull=False, from_stage_entered_at__isnull=False),
+                name="dealstage_entered_with_from_stage",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_stage or 'start'} → {self.to_stage}"

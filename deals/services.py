@@ -136,9 +136,23 @@ def proposed_deal_title(lead: Lead, company: Company | None) -> str:
     return title
 
 
-def _record_stage(deal: Deal, *, actor: User, from_stage: Stage | None, at: datetime) -> None:
+def _record_stage(
+    deal: Deal,
+    *,
+    actor: User,
+    from_stage: Stage | None,
+    at: datetime,
+    entered_at: datetime | None = None,
+) -> None:
+    """``entered_at``: when the deal entered ``from_stage`` (its stage_changed_at before
+    this move), kept on the row for time in stage."""
     DealStageChange.objects.create(
-        deal=deal, from_stage=from_stage, to_stage=deal.stage, actor=actor, changed_at=at
+        deal=deal,
+        from_stage=from_stage,
+        to_stage=deal.stage,
+        actor=actor,
+        changed_at=at,
+        from_stage_entered_at=entered_at if from_stage is not None else None,
     )
 
 
@@ -315,13 +329,14 @@ def deal_move_stage(
     at = now()
     changes: dict[str, Any] = {"stage": (old.name, stage.name)}
     old_reason = str(deal.lost_reason or "")
+    entered_old = deal.stage_changed_at
     deal.stage = stage
     deal.stage_changed_at = at
     deal.closed_at = at if stage.is_closed else None
     deal.lost_reason = lost_reason if stage.kind == Stage.Kind.LOST else None
     if old_reason != str(deal.lost_reason or ""):
         changes["lost reason"] = (old_reason, str(deal.lost_reason or ""))
-    _record_stage(deal, actor=actor, from_stage=old, at=at)
+    _record_stage(deal, actor=actor, from_stage=old, at=at, entered_at=entered_old)
     return _save(
         deal,
         actor=actor,

@@ -1,35 +1,53 @@
-"""The deal side of the manager dashboard: ``deal_figures``.
+"""The deal side of the manager dashboard: win rates, lost reasons, sales cycle, time in
+stage, pipeline, forecast and deal size, for deals someone may see, in six queries.
 
-PLACEHOLDER with the agreed interface, so the dashboard works on its own branch; the
-deal-side engineer's real module replaces this file at merge. ``deals`` is
-``Deal.objects.visible_to(user)`` already narrowed by team / rep / source; ``start`` and
-``end`` are dates (inclusive) in the current timezone.
+Every figure is aggregated in SQL (percentiles with ``percentile_cont … WITHIN GROUP``),
+so the cost does not grow with the rows Python sees. Money is grouped by currency and
+never added across currencies. Each figure counts what the deal list shows for the same
+parameters (``deals.filters.DealFilter``), so a dashboard number links to its list:
+
+    won / lost / win rates   state=won|lost|closed, closed_from, closed_to, owner, source
+    lost_reasons             state=lost, closed_from, closed_to, lost_reason
+    deal_size                state=won, closed_from, closed_to, currency
+    pipeline                 state=open, stage, currency
+    forecast                 state=open, close_month, currency
+    forecast_undated         state=open, no_close_date=1, currency
+
+A deal is closed in the range when its ``closed_at`` falls in [start, end). The list's
+``closed_from`` / ``closed_to`` are the inclusive local dates of that range.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
     Aggregate,
+    CharField,
     Count,
-    DecimalField,
+    DurationField,
     ExpressionWrapper,
     F,
     FloatField,
-    Func,
-    Q,
     QuerySet,
     Sum,
+    Value,
 )
-from django.db.models.functions import Coalesce, TruncMonth
-from django.utils import timezone
+from django.db.models.functions import Coalesce, Concat, Extract, NullIf
 
-from deals.models import DealStageChange, Stage
+from deals.models import Deal, DealStageChange, Stage
+from deals.selectors import forecast_by_month, weighted_value
+
+NO_OWNER = "No owner"
+NO_SOURCE = "No source"
+NO_REASON = "No reason"
+SECONDS_PER_DAY = 86400.0
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,8 @@ class CountRow:
 
 @dataclass(frozen=True)
 class Spread:
+    """Days: how many, and the median and spread of them."""
+
     n: int
     median: float
     p25: float
@@ -117,19 +137,29 @@ class DealFigures:
     deal_size: list[CurrencyMoney]
 
 
-class Percentile(Aggregate):
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
+class Percentiles(Aggregate):
+    """``percentile_cont(ARRAY[f1, f2, …]) WITHIN GROUP (ORDER BY expression)``: several
+    continuous percentiles in one pass of Postgres's aggregate (the expression, which may
+    be a subquery, is evaluated once per row, not once per percentile)."""
 
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        super().__init__(expression, fraction=float(fraction), **extra)
+    function = "percentile_cont"
+    template = (
+        "%(function)s(ARRAY[%(fractions)s]::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    )
+    output_field = ArrayField(FloatField())
+
+    def __init__(self, expression: Any, fractions: tuple[float, ...], **extra: Any) -> None:
+        if not fractions or not all(0 <= f <= 1 for f in fractions):
+            raise ValueError("Percentiles are fractions between 0 and 1.")
+        super().__init__(
+            expression, fractions=", ".join(repr(float(f)) for f in fractions), **extra
+        )
 
 
-def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    return (
-        timezone.make_aware(datetime.combine(start, time.min)),
-        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
+def _days(duration: Any) -> ExpressionWrapper:
+    """An interval as fractional days (epoch seconds / 86,400)."""
+    return ExpressionWrapper(
+        Extract(duration, "epoch") / Value(SECONDS_PER_DAY), output_field=FloatField()
     )
 
 
@@ -137,148 +167,187 @@ def _rate(won: int, closed: int) -> float | None:
     return won / closed if closed else None
 
 
-def _person(row: dict[str, Any]) -> str:
-    name = f"{row.get('owner__first_name') or ''} {row.get('owner__last_name') or ''}".strip()
-    return name or row.get("owner__email") or "Unassigned"
+def _person() -> Coalesce:
+    """The owner's name as the rest of the app shows it (``User.__str__``)."""
+    return Coalesce(
+        NullIf(
+            Concat("owner__first_name", Value(" "), "owner__last_name", output_field=CharField()),
+            Value(" "),
+        ),
+        "owner__email",
+        output_field=CharField(),
+    )
 
 
-def deal_figures(deals: QuerySet[Any], *, start: date, end: date) -> DealFigures:
-    low, high = _bounds(start, end)
-    closed = deals.filter(closed_at__gte=low, closed_at__lt=high, stage__kind__in=["won", "lost"])
-    won_q = Q(stage__kind=Stage.Kind.WON)
-    by_owner = (
-        closed.values("owner_id", "owner__first_name", "owner__last_name", "owner__email")
-        .annotate(won=Count("pk", filter=won_q), closed=Count("pk"))
-        .order_by("owner__first_name", "owner__last_name", "owner_id")
-    )
-    owner_rows = [
-        RateRow(r["owner_id"], _person(r), r["won"], r["closed"], _rate(r["won"], r["closed"]))
-        for r in by_owner
+def _rate_rows(tally: dict[tuple[int | None, str], list[int]], empty: str) -> list[RateRow]:
+    rows = [
+        RateRow(id=pk, label=label or empty, won=won, closed=closed, rate=_rate(won, closed))
+        for (pk, label), (won, closed) in tally.items()
     ]
-    by_source = (
-        closed.values("source_lead__source_id", "source_lead__source__name")
-        .annotate(won=Count("pk", filter=won_q), closed=Count("pk"))
-        .order_by("source_lead__source__name")
+    # Most closed first; the "no owner / no source" row last among equals, then by name.
+    return sorted(rows, key=lambda r: (-r.closed, r.id is None, r.label.lower(), r.id or 0))
+
+
+def deal_figures(deals: QuerySet[Deal], *, start: datetime, end: datetime) -> DealFigures:
+    """The deal figures for ``deals`` (already scoped: ``Deal.objects.visible_to(user)``
+    narrowed by team / rep / source) over [start, end), in six queries.
+
+    Won / lost, lost reasons, win rates and deal size count deals closed in the range;
+    the cycle is lead created → deal won for deals won in the range that came from a
+    lead; time in stage counts stage changes that left a stage in the range; pipeline and
+    forecast are the open deals now, whatever the range."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware.")
+    deals = deals.order_by()
+    closed = deals.filter(
+        closed_at__gte=start,
+        closed_at__lt=end,
+        stage__kind__in=[Stage.Kind.WON, Stage.Kind.LOST],
     )
-    source_rows = [
-        RateRow(
-            r["source_lead__source_id"],
-            r["source_lead__source__name"] or "No source",
-            r["won"],
-            r["closed"],
-            _rate(r["won"], r["closed"]),
+
+    # 1. Deals closed in range, grouped finely enough for every closed-deal figure.
+    tallies = closed.values(
+        "stage__kind",
+        "owner_id",
+        "source_lead__source_id",
+        "source_lead__source__name",
+        "lost_reason_id",
+        "lost_reason__name",
+        "currency",
+    ).annotate(owner_label=_person(), count=Count("id"), total=Sum("value"))
+    won = lost = 0
+    by_owner: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0, 0])
+    by_source: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0, 0])
+    reasons: dict[tuple[int | None, str], int] = defaultdict(int)
+    money: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal("0")])
+    for row in tallies:
+        is_won = row["stage__kind"] == Stage.Kind.WON
+        n = row["count"]
+        won += n if is_won else 0
+        lost += 0 if is_won else n
+        owner_key = (row["owner_id"], row["owner_label"] if row["owner_id"] else "")
+        source_key = (row["source_lead__source_id"], row["source_lead__source__name"] or "")
+        for tally, key in ((by_owner, owner_key), (by_source, source_key)):
+            tally[key][0] += n if is_won else 0
+            tally[key][1] += n
+        if is_won:
+            money[row["currency"]][0] += n
+            money[row["currency"]][1] += row["total"] or Decimal("0")
+        else:
+            reasons[(row["lost_reason_id"], row["lost_reason__name"] or "")] += n
+
+    # 2. Sales cycle: lead created → deal won.
+    cycle_days = _days(
+        ExpressionWrapper(F("closed_at") - F("source_lead__created_at"), DurationField())
+    )
+    cycle_row = closed.filter(stage__kind=Stage.Kind.WON, source_lead__isnull=False).aggregate(
+        n=Count("id"), spread=Percentiles(cycle_days, (0.5, 0.25, 0.75, 0.9))
+    )
+    cycle = None
+    if cycle_row["n"]:
+        median, p25, p75, p90 = cycle_row["spread"]
+        cycle = Spread(n=cycle_row["n"], median=median, p25=p25, p75=p75, p90=p90)
+
+    # 3. Time in stage: each change that left a stage in range, minus when the deal had
+    # entered it (kept on the row; the partial dealstage_left_idx covers the range).
+    changes = DealStageChange.objects.all()
+    if deals.query.where:  # every deal (an admin, all teams): no need to list their ids
+        changes = changes.filter(deal__in=deals.values("pk"))
+    stays = (
+        changes.filter(
+            from_stage_entered_at__isnull=False,
+            changed_at__gte=start,
+            changed_at__lt=end,
         )
-        for r in by_source
+        .values("from_stage_id", "from_stage__name", "from_stage__position")
+        .annotate(
+            n=Count("*"),
+            spread=Percentiles(
+                _days(
+                    ExpressionWrapper(F("changed_at") - F("from_stage_entered_at"), DurationField())
+                ),
+                (0.5, 0.25, 0.75),
+            ),
+        )
+        .order_by("from_stage__position", "from_stage_id")
+    )
+    stage_times = [
+        StageSpread(
+            stage_id=row["from_stage_id"],
+            stage=row["from_stage__name"],
+            n=row["n"],
+            median=row["spread"][0],
+            p25=row["spread"][1],
+            p75=row["spread"][2],
+        )
+        for row in stays
     ]
-    won = sum(r.won for r in owner_rows)
-    total = sum(r.closed for r in owner_rows)
-    reasons = [
-        CountRow(r["lost_reason_id"], r["lost_reason__name"] or "No reason", r["n"])
-        for r in closed.filter(stage__kind=Stage.Kind.LOST)
-        .values("lost_reason_id", "lost_reason__name")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "lost_reason__name")
-    ]
-    days = Func(
-        F("closed_at") - F("source_lead__created_at"),
-        template="EXTRACT(EPOCH FROM %(expressions)s) / 86400.0",
-        output_field=FloatField(),
-    )
-    cycle_row = (
-        closed.filter(won_q, source_lead__isnull=False)
-        .annotate(days=days)
-        .aggregate(
-            n=Count("pk"),
-            median=Percentile("days", 0.5),
-            p25=Percentile("days", 0.25),
-            p75=Percentile("days", 0.75),
-            p90=Percentile("days", 0.9),
-        )
-    )
-    cycle = (
-        Spread(
-            cycle_row["n"],
-            cycle_row["median"],
-            cycle_row["p25"],
-            cycle_row["p75"],
-            cycle_row["p90"],
-        )
-        if cycle_row["n"]
-        else None
-    )
-    stage_times = _stage_times(deals, low, high)
-    weighted = ExpressionWrapper(
-        F("value") * Coalesce("probability", "stage__probability") / 100,
-        output_field=DecimalField(max_digits=20, decimal_places=2),
-    )
-    open_deals = deals.filter(stage__kind=Stage.Kind.OPEN)
+
+    # 4. Pipeline now. Open deals have no closed_at (deal_move_stage keeps it so): the
+    # partial deal_open_pipeline_idx answers this.
     pipeline = [
-        StageMoney(r["stage_id"], r["stage__name"], r["currency"], r["n"], r["amount"], r["wsum"])
-        for r in open_deals.values("stage_id", "stage__name", "stage__position", "currency")
-        .annotate(n=Count("pk"), amount=Sum("value"), wsum=Sum(weighted))
+        StageMoney(
+            stage_id=row["stage_id"],
+            stage=row["stage__name"],
+            currency=row["currency"],
+            count=row["count"],
+            value=row["total"] or Decimal("0"),
+            weighted=(row["weighted"] or Decimal("0")).quantize(CENT),
+        )
+        for row in deals.filter(closed_at__isnull=True, stage__kind=Stage.Kind.OPEN)
+        .values("stage_id", "stage__name", "stage__position", "currency")
+        .annotate(count=Count("id"), total=Sum("value"), weighted=Sum(weighted_value()))
         .order_by("stage__position", "stage_id", "currency")
     ]
+
+    # 5. Forecast by close month (the deal forecast page's own query).
     forecast = [
-        MonthMoney(r["month"], r["currency"], r["n"], r["amount"], r["wsum"])
-        for r in open_deals.filter(expected_close_date__isnull=False)
-        .annotate(month=TruncMonth("expected_close_date"))
-        .values("month", "currency")
-        .annotate(n=Count("pk"), amount=Sum("value"), wsum=Sum(weighted))
-        .order_by("month", "currency")
-    ]
-    undated = [
-        CurrencyCount(r["currency"], r["n"], r["amount"])
-        for r in open_deals.filter(expected_close_date__isnull=True)
-        .values("currency")
-        .annotate(n=Count("pk"), amount=Sum("value"))
-        .order_by("currency")
-    ]
-    size = [
-        CurrencyMoney(
-            r["currency"], r["n"], (r["total"] / r["n"]).quantize(Decimal("0.01")), r["total"]
+        MonthMoney(
+            month=row.month,
+            currency=row.currency,
+            count=row.count,
+            value=row.value,
+            weighted=row.weighted,
         )
-        for r in closed.filter(won_q)
+        for row in forecast_by_month(deals)
+    ]
+
+    # 6. Open deals without a close date: shown as such, not dropped from the forecast.
+    forecast_undated = [
+        CurrencyCount(currency=row["currency"], count=row["count"], value=row["total"])
+        for row in deals.filter(
+            closed_at__isnull=True, stage__kind=Stage.Kind.OPEN, expected_close_date__isnull=True
+        )
         .values("currency")
-        .annotate(n=Count("pk"), total=Sum("value"))
+        .annotate(count=Count("id"), total=Coalesce(Sum("value"), Decimal("0")))
         .order_by("currency")
     ]
+
     return DealFigures(
         won=won,
-        lost=total - won,
-        win_rate=_rate(won, total),
-        win_rate_by_owner=owner_rows,
-        win_rate_by_source=source_rows,
-        lost_reasons=reasons,
+        lost=lost,
+        win_rate=_rate(won, won + lost),
+        win_rate_by_owner=_rate_rows(by_owner, NO_OWNER),
+        win_rate_by_source=_rate_rows(by_source, NO_SOURCE),
+        lost_reasons=sorted(
+            (
+                CountRow(id=pk, label=label or NO_REASON, count=n)
+                for (pk, label), n in reasons.items()
+            ),
+            key=lambda r: (-r.count, r.id is None, r.label.lower()),
+        ),
         cycle=cycle,
         stage_times=stage_times,
         pipeline=pipeline,
         forecast=forecast,
-        forecast_undated=undated,
-        deal_size=size,
+        forecast_undated=forecast_undated,
+        deal_size=[
+            CurrencyMoney(
+                currency=currency,
+                count=count,
+                average=(total / count).quantize(CENT),
+                total=total,
+            )
+            for currency, (count, total) in sorted(money.items())
+        ],
     )
-
-
-def _stage_times(deals: QuerySet[Any], low: datetime, high: datetime) -> list[StageSpread]:
-    """Days spent in a stage, for every change leaving it within the range: the time since
-    the change that entered it (or the deal's creation for its first stage)."""
-    ids_sql, ids_params = deals.values("pk").query.sql_with_params()
-    table = DealStageChange._meta.db_table
-    sql = f"""
-    SELECT c.from_stage_id, st.name, COUNT(*),
-        PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY c.days),
-        PERCENTILE_CONT(0.25) WITHIN GROUP (ORDER BY c.days),
-        PERCENTILE_CONT(0.75) WITHIN GROUP (ORDER BY c.days)
-    FROM (
-        SELECT c.from_stage_id, EXTRACT(EPOCH FROM c.changed_at - COALESCE(
-            (SELECT MAX(p.changed_at) FROM {table} p
-             WHERE p.deal_id = c.deal_id AND p.changed_at < c.changed_at),
-            d.created_at)) / 86400.0 AS days
-        FROM {table} c JOIN deals_deal d ON d.id = c.deal_id
-        WHERE c.changed_at >= %s AND c.changed_at < %s AND c.from_stage_id IS NOT NULL
-          AND c.deal_id IN ({ids_sql})
-    ) c JOIN deals_stage st ON st.id = c.from_stage_id
-    GROUP BY c.from_stage_id, st.name, st.position ORDER BY st.position, c.from_stage_id
-    """  # noqa: S608 - table names are constants, values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [low, high, *ids_params])
-        return [StageSpread(r[0], r[1], r[2], r[3], r[4], r[5]) for r in cursor.fetchall()]

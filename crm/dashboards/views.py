@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from accounts.models import Scope, User, access_scope
 from crm.dashboards import charts
@@ -41,7 +43,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         deals = deals.filter(owner_id=sel.owner_id)
     if sel.source_id is not None:
         deals = deals.filter(source_lead__source_id=sel.source_id)
-    dfig = deal_figures(deals, start=sel.start, end=sel.end)
+    # The range is whole local days, both inclusive; the deal side counts [start, end).
+    dfig = deal_figures(
+        deals,
+        start=timezone.make_aware(datetime.combine(sel.start, time.min)),
+        end=timezone.make_aware(datetime.combine(sel.end + timedelta(days=1), time.min)),
+    )
     links = Links(sel, user.pk)
     tables = lead_tables(leads, links, sel)
     dtables = deal_tables(dfig, links)

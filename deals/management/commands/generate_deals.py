@@ -102,7 +102,14 @@ DEAL_COLUMNS = [
     "created_at",
     "updated_at",
 ]
-CHANGE_COLUMNS = ["deal_id", "from_stage_id", "to_stage_id", "actor_id", "changed_at"]
+CHANGE_COLUMNS = [
+    "deal_id",
+    "from_stage_id",
+    "to_stage_id",
+    "actor_id",
+    "changed_at",
+    "from_stage_entered_at",
+]
 
 # Where a deal stands by its age: recent ones mostly open, old ones won or lost.
 OUTCOME_WEIGHTS = {
@@ -305,10 +312,20 @@ class DealFactory:
         closed = outcome in ("won", "lost")
         last = moments[-1]
         previous: int | None = None
+        entered: float | None = None
         for key, moment in zip(path, moments, strict=True):
             stage_id = self.stages[key]
-            batch.changes.append((deal_id, previous, stage_id, owner_id, ts(moment)))
-            previous = stage_id
+            batch.changes.append(
+                (
+                    deal_id,
+                    previous,
+                    stage_id,
+                    owner_id,
+                    ts(moment),
+                    None if entered is None else ts(entered),
+                ),
+            )
+            previous, entered = stage_id, moment
 
         value = Decimal(max(500, round(rng.lognormvariate(9.4, 1.0), -2)))
         if closed:

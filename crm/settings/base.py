@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from crm import localdb
@@ -185,6 +186,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # The sweeper: retries whose backoff is over, and claims whose worker died.
     # Every 15 s: with the 20 s claim, a killed worker's emails go out again within ~35 s.
     "email-outbox": {"task": "crm.tasks.remind_dispatch_emails", "schedule": 15.0},
+    # Scores fade a week at a time without activity; a quiet hour suits a full recompute.
+    "lead-scores": {
+        "task": "leads.scoring.tasks.score_leads",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -197,16 +197,21 @@ def rescore_all(*, chunk: int = CHUNK_IDS, at: datetime | None = None) -> Rescor
     )
 
 
-def score_bands() -> tuple[int, int]:
-    """(hot from, warm from): the admin's thresholds for the suggested rate."""
-    found = LeadSettings.objects.filter(pk=1).values_list("score_hot_from", "score_warm_from")
-    for hot, warm in found:
-        return hot, warm
+def default_bands() -> tuple[int, int]:
+    """The thresholds before an admin has saved any (``LeadSettings``' defaults)."""
     fields = LeadSettings._meta
     return (
         fields.get_field("score_hot_from").get_default(),
         fields.get_field("score_warm_from").get_default(),
     )
+
+
+def score_bands() -> tuple[int, int]:
+    """(hot from, warm from): the admin's thresholds for the suggested rate."""
+    found = LeadSettings.objects.filter(pk=1).values_list("score_hot_from", "score_warm_from")
+    for hot, warm in found:
+        return hot, warm
+    return default_bands()
 
 
 def suggested_rate(score: int | None, bands: tuple[int, int]) -> str:

@@ -23,14 +23,14 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.timezone import now
 
-from leads.models import Lead, LeadSettings
+from leads.models import Lead, LeadSettings, ScoringRule
 
 # One week, in seconds: the unit of the inactivity decay.
 WEEK_SECONDS = 7 * 24 * 3600
 # The nightly run's transaction size: a range of ids, so each UPDATE holds its row locks
 # for about a second, not for the whole table.
 CHUNK_IDS = 50_000
-DECAY_LABEL = "No activity for {weeks} week{s}"
+TIMELINE_DAYS = ScoringRule.TIMELINE_DAYS
 
 # What the person sent us only counts once the lead existed: the web form or email the
 # lead was created from is its origin, not a return visit (a minute's grace covers the
@@ -47,37 +47,45 @@ _TIMELINE = """
     GROUP BY n.lead_id
 """
 
-# Each condition of ScoringRule.Condition as SQL over the candidate row ``c``.
+# Each condition of ScoringRule.Condition as SQL over the candidate row ``c`` and the rule
+# ``r`` (a row of the ``rules`` CTE below, which prepares each rule's pattern and lists once
+# per statement rather than once per lead).
 CONDITIONS = {
     "has_company": "btrim(c.company) <> ''",
-    "title_words": (
-        "cardinality(r.title_words) > 0 AND c.job_title ~* ('\\m(' || array_to_string(ARRAY("
-        "SELECT regexp_replace(btrim(w), '([^[:alnum:][:space:]])', '\\\\\\1', 'g') "
-        "FROM unnest(r.title_words) AS w WHERE btrim(w) <> ''), '|') || ')\\M')"
-    ),
+    "title_words": "c.job_title ~* r.title_pattern",
     "budget_stated": "c.budget > 0",
     "authority_confirmed": "c.authority = 'decision_maker'",
     "need_described": "btrim(c.need) <> ''",
     "timeline_within": (
         "(CASE c.timeline "
-        + " ".join(
-            f"WHEN '{key}' THEN {days}"
-            for key, days in {"now": 30, "quarter": 90, "year": 365}.items()
-        )
+        + " ".join(f"WHEN '{key}' THEN {days}" for key, days in TIMELINE_DAYS.items())
         + " END) <= r.number"
     ),
-    "source_in": (
-        "EXISTS (SELECT 1 FROM leads_scoringrule_sources s "
-        "WHERE s.scoringrule_id = r.id AND s.source_id = c.source_id)"
-    ),
-    "country_in": "c.country <> '' AND c.country = ANY(string_to_array(r.countries, ','))",
+    "source_in": "c.source_id = ANY(r.source_ids)",
+    "country_in": "c.country <> '' AND c.country = ANY(r.country_codes)",
     "activities_logged": "c.worked >= r.number",
     "replies_received": "c.replies >= r.number",
     "web_form_resubmitted": "c.forms >= r.number",
     "recent_activity": "c.last_activity_at >= %(at)s - r.number * interval '1 day'",
 }
 
+# Job-title words as one case-insensitive whole-word pattern: "CEO, Co-founder" →
+# \m(CEO|Co\-founder)\M (punctuation escaped; a rule without words matches nothing).
+_TITLE_PATTERN = (
+    "CASE WHEN r.condition = 'title_words' THEN '\\m(' || NULLIF(array_to_string(ARRAY("
+    "SELECT regexp_replace(btrim(w), '([^[:alnum:][:space:]])', '\\\\\\1', 'g') "
+    "FROM unnest(r.title_words) AS w WHERE btrim(w) <> ''), '|'), '') || ')\\M' END"
+)
+
 _RESCORE = """
+WITH rules AS MATERIALIZED (
+    SELECT r.id, r.name, r.points, r.position, r.condition, r.number,
+           {title_pattern} AS title_pattern,
+           ARRAY(SELECT s.source_id FROM leads_scoringrule_sources s
+                 WHERE s.scoringrule_id = r.id) AS source_ids,
+           string_to_array(NULLIF(r.countries, ''), ',') AS country_codes
+    FROM leads_scoringrule r WHERE r.is_active
+)
 UPDATE leads_lead AS l
 SET score = n.score,
     score_breakdown = n.breakdown,
@@ -109,8 +117,8 @@ FROM (
         SELECT sum(r.points) AS total,
                jsonb_agg(jsonb_build_object('rule', r.id, 'label', r.name, 'points', r.points)
                          ORDER BY r.position, r.id) AS items
-        FROM leads_scoringrule r
-        WHERE r.is_active AND COALESCE(CASE r.condition {conditions} ELSE false END, false)
+        FROM rules r
+        WHERE COALESCE(CASE r.condition {conditions} ELSE false END, false)
     ) g ON true
 ) n
 WHERE l.id = n.id
@@ -126,6 +134,7 @@ def _statement(where_leads: str, where_notes: str) -> str:
         where_leads=where_leads,
         conditions=conditions,
         week=WEEK_SECONDS,
+        title_pattern=_TITLE_PATTERN,
     )
 
 

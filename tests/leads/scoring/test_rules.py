@@ -222,6 +222,8 @@ def test_unchanged_scores_are_not_rewritten(rep: User) -> None:
     assert rescore([lead.pk, lead.pk]) == 1
     lead.refresh_from_db()
     assert lead.score == 30
+    assert first is not None
+    assert lead.scored_at is not None
     assert lead.scored_at > first
     assert rescore([]) == 0
 

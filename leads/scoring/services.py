@@ -14,6 +14,7 @@ score only suggests one (``suggested_rate``), a person decides.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -165,7 +166,8 @@ def rescore_lead(lead: Lead, *, at: datetime | None = None) -> Lead:
     caller shows the new score without reading the row again)."""
     for _pk, score, breakdown, scored_at in _run(_BY_IDS, {"ids": [lead.pk]}, at):
         lead.score = score
-        lead.score_breakdown = breakdown
+        # Django has psycopg hand jsonb over as text (JSONField decodes it itself).
+        lead.score_breakdown = json.loads(breakdown) if isinstance(breakdown, str) else breakdown
         lead.scored_at = scored_at
     return lead
 

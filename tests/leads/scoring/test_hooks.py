@@ -37,6 +37,11 @@ def test_update_rescores_and_the_instance_shows_it(rep: User) -> None:
         lead=lead, actor=rep, expected_version=lead.version, budget=Decimal("900")
     )
     assert lead.score == 25
+    assert lead.score_breakdown == Lead.objects.get(pk=lead.pk).score_breakdown
+    assert [item["label"] for item in lead.score_breakdown] == [
+        "Budget stated",
+        "Activity in the last 14 days",
+    ]
     assert Lead.objects.get(pk=lead.pk).score == 25
 
 

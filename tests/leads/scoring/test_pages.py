@@ -266,3 +266,50 @@ def test_score_sorted_list_query_count_is_constant(
     client = client_for(rep)
     with django_assert_max_num_queries(11):
         assert client.get(reverse("leads:list") + "?sort=-score&score_band=cold").status_code == 200
+
+
+def test_admin_sets_the_thresholds_and_refuses_warm_above_hot(admin: User) -> None:
+    client = client_for(admin)
+    url = reverse("admin:leads_leadsettings_change", args=[LeadSettings.current().pk])
+    form = {"number_prefix": "L-", "number_width": "6", "reps_can_create_tags": "on"}
+    bad = client.post(
+        url, {**form, "score_hot_from": "40", "score_warm_from": "60", "score_decay_per_week": "5"}
+    )
+    assert bad.status_code == 200
+    assert "Warm must start below Hot" in bad.content.decode()
+    good = client.post(
+        url, {**form, "score_hot_from": "80", "score_warm_from": "50", "score_decay_per_week": "2"}
+    )
+    assert good.status_code == 302
+    assert LeadSettings.objects.values_list(
+        "score_hot_from", "score_warm_from", "score_decay_per_week"
+    ).get(pk=1) == (80, 50, 2)
+
+
+def test_admin_edits_a_scoring_rule(admin: User, rep: User) -> None:
+    from leads.models import ScoringRule
+
+    rule = ScoringRule.objects.get(name="Decision-maker job title")
+    client = client_for(admin)
+    url = reverse("admin:leads_scoringrule_change", args=[rule.pk])
+    assert "CEO, CTO" in client.get(url).content.decode()
+    data = {
+        "name": rule.name,
+        "condition": "title_words",
+        "points": "20",
+        "number": "",
+        "title_words": " Boss ,, Big  cheese ",
+        "position": "10",
+        "is_active": "on",
+    }
+    assert client.post(url, data).status_code == 302
+    rule.refresh_from_db()
+    assert (rule.points, rule.title_words) == (20, ["Boss", "Big cheese"])
+    lead = make_lead(rep, job_title="The big cheese")
+    assert [item["label"] for item in lead.score_breakdown] == [
+        "Decision-maker job title",
+        "Activity in the last 14 days",
+    ]
+    missing_n = client.post(url, {**data, "condition": "recent_activity"})
+    assert missing_n.status_code == 200
+    assert "This condition needs N." in missing_n.content.decode()

@@ -122,7 +122,7 @@ FROM (
         WHERE COALESCE(CASE r.condition {conditions} ELSE false END, false)
     ) g ON true
 ) n
-WHERE l.id = n.id
+WHERE l.id = n.id AND {where_leads}
   AND (l.scored_at IS NULL OR l.score <> n.score OR l.score_breakdown <> n.breakdown)
 RETURNING l.id, l.score, l.score_breakdown, l.scored_at
 """
@@ -139,9 +139,12 @@ def _statement(where_leads: str, where_notes: str) -> str:
     )
 
 
-_BY_IDS = _statement("l.id = ANY(%(ids)s)", "n.lead_id = ANY(%(ids)s)")
+# The notes' leads are limited like the notes themselves: otherwise the planner joins the
+# notes of a range to every lead (a scan of the whole table per chunk).
+_BY_IDS = _statement("l.id = ANY(%(ids)s)", "n.lead_id = ANY(%(ids)s) AND t.id = ANY(%(ids)s)")
 _BY_RANGE = _statement(
-    "l.id >= %(low)s AND l.id < %(high)s", "n.lead_id >= %(low)s AND n.lead_id < %(high)s"
+    "l.id >= %(low)s AND l.id < %(high)s",
+    "n.lead_id >= %(low)s AND n.lead_id < %(high)s AND t.id >= %(low)s AND t.id < %(high)s",
 )
 _DEFAULT_DECAY = LeadSettings._meta.get_field("score_decay_per_week").get_default()
 
@@ -201,6 +204,9 @@ def rescore_all(*, chunk: int = CHUNK_IDS, at: datetime | None = None) -> Rescor
     if low is not None:
         for start in range(low, high + 1, chunk):
             with transaction.atomic():
+                # JIT compiling this statement cost more than running it (~1.7 s a chunk).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
                 changed += len(_run(_BY_RANGE, {"low": start, "high": start + chunk}, at))
             chunks += 1
     return RescoreReport(

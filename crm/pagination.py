@@ -25,6 +25,7 @@ from django.db.models import (
     Expression,
     F,
     Field,
+    GeneratedField,
     IntegerField,
     Q,
     QuerySet,
@@ -74,6 +75,8 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
 def _cursor_value(sort: Sort, field: Field[Any, Any] | None, value: Any) -> Any:
     """The cursor's sort value as the column's type, or raise ValueError: a crafted cursor
     must never reach PostgreSQL as a type the column cannot be compared with."""
+    if isinstance(field, GeneratedField):
+        field = field.output_field  # compared as the type it holds
     if value is None:
         if sort.nullable:
             return None

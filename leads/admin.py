@@ -17,6 +17,7 @@ from leads.models import (
     LeadSettings,
     LostReason,
     ResponseTarget,
+    ScoringRule,
     Source,
     Tag,
     format_minutes,
@@ -279,4 +280,64 @@ class LeadSettingsAdmin(SingleRowAdmin):
             },
         ),
         ("Tags", {"fields": ["reps_can_create_tags"]}),
+        (
+            "Scoring",
+            {
+                "fields": ["score_hot_from", "score_warm_from", "score_decay_per_week"],
+                "description": (
+                    "The rate a lead's score suggests (a person still decides), and how "
+                    "fast a score fades while nobody works the lead. The rules themselves "
+                    "are under Scoring rules."
+                ),
+            },
+        ),
     ]
+
+
+class ScoringRuleForm(forms.ModelForm):
+    title_words = forms.CharField(
+        required=False,
+        label="Job title words",
+        help_text="Comma-separated, matched as whole words ignoring case: CEO, founder, head.",
+    )
+
+    class Meta:
+        model = ScoringRule
+        fields = [
+            "name",
+            "condition",
+            "points",
+            "number",
+            "title_words",
+            "sources",
+            "countries",
+            "position",
+            "is_active",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["title_words"] = ", ".join(self.instance.title_words or [])
+
+    def clean_title_words(self) -> list[str]:
+        raw = self.cleaned_data.get("title_words") or ""
+        words = [" ".join(word.split()) for word in raw.split(",")]
+        too_long = [word for word in words if len(word) > 40]
+        if too_long:
+            raise forms.ValidationError(f"Keep each word to 40 characters: {too_long[0][:40]}…")
+        return [word for word in words if word]
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(admin.ModelAdmin):
+    """What a lead's score is made of. Each active rule whose condition holds gives its
+    points (or takes them, if negative); less the inactivity decay of the lead settings,
+    clamped to 0–100. Changes apply as leads change, and to all of them overnight (or at
+    once with ``manage.py score_leads``)."""
+
+    form = ScoringRuleForm
+    list_display = ["name", "condition", "points", "number", "position", "is_active"]
+    list_editable = ["points", "position", "is_active"]
+    list_filter = ["is_active", "condition"]
+    filter_horizontal = ["sources"]
+    search_fields = ["name"]

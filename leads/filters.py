@@ -14,6 +14,7 @@ from accounts.models import User
 from crm.validators import validate_date_bounds
 from leads.models import Lead, LeadQuerySet, LeadSettings
 from leads.phones import search_digits
+from leads.scoring.services import score_bands
 from leads.selectors import Choices
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -25,6 +26,8 @@ DUE_CHOICES = [
     ("missing", "No next action"),
 ]
 SLA_CHOICES = [("breached", "New, not contacted within the target")]
+SCORE_BAND_CHOICES = [("hot", "Hot"), ("warm", "Warm"), ("cold", "Cold")]
+SCORE_RANGE_REVERSED = "The lowest score must not be above the highest."
 TAG_MATCH_CHOICES = [("any", "Any of these tags"), ("all", "All of these tags")]
 MAX_IDLE_DAYS = 3650
 
@@ -70,6 +73,13 @@ class LeadFilterForm(forms.Form):
             raise forms.ValidationError(SEARCH_TOO_SHORT)
         return term
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("score_min"), data.get("score_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("score_max", SCORE_RANGE_REVERSED)
+        return data
+
 
 class LeadFilter(django_filters.FilterSet):
     """The list's filters. Every choice offered is already limited to what the user sees."""
@@ -113,6 +123,19 @@ class LeadFilter(django_filters.FilterSet):
     )
     sla = django_filters.ChoiceFilter(
         choices=SLA_CHOICES, method="filter_sla", label="Response time", empty_label="Any"
+    )
+    # Scores (``leads.scoring``): never-scored leads match none of these.
+    score_min = IntegerFilter(
+        field_name="score_rank", lookup_expr="gte", label="Score from", min_value=0, max_value=100
+    )
+    score_max = IntegerFilter(
+        field_name="score_rank", lookup_expr="lte", label="Score up to", min_value=0, max_value=100
+    )
+    score_band = django_filters.ChoiceFilter(
+        choices=SCORE_BAND_CHOICES,
+        method="filter_score_band",
+        label="Score",
+        empty_label="Any score",
     )
     # The leads an import created or updated (its report links here).
     import_batch = IntegerFilter(
@@ -225,6 +248,16 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(
             Exists(ImportedLead.objects.filter(batch_id=value, lead_id=OuterRef("pk")))
         )
+
+    def filter_score_band(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
+        """The scores that suggest this rate, by the admin's thresholds (what the lead page
+        suggests, so the two always agree)."""
+        hot, warm = score_bands()
+        if value == "hot":
+            return queryset.filter(score_rank__gte=hot)
+        if value == "warm":
+            return queryset.filter(score_rank__gte=warm, score_rank__lt=hot)
+        return queryset.filter(score_rank__lt=warm)
 
     def filter_sla(self, queryset: LeadQuerySet, name: str, value: str) -> LeadQuerySet:
         # Each lead's own deadline (set when it arrived, on the response target's clock);

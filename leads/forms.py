@@ -259,3 +259,9 @@ class BulkForm(forms.Form):
         if action == "tag" and not data.get("tag"):
             self.add_error("tag", "Choose a tag.")
         return data
+
+
+class VersionForm(VersionRequired, forms.Form):
+    """A one-click edit (the suggested rate): only the version it was based on."""
+
+    version = version_field()

@@ -140,6 +140,9 @@ class LeadQuerySet(MergeableQuerySet):
             "phone",
             "status",
             "rate",
+            "score",
+            "scored_at",
+            "score_rank",
             "next_action",
             "next_action_due",
             "created_at",
@@ -264,7 +267,24 @@ class Lead(models.Model):
 
     status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     rate = models.CharField(max_length=10, choices=LeadRate.choices, blank=True)
+    # Computed by ``leads.scoring`` from the admin's scoring rules, never typed in; the
+    # rules that gave or took points are kept beside it ({rule, label, points} each) so the
+    # lead page can say why. ``scored_at`` is when the score last changed: NULL means the
+    # lead was never scored, and pages show "—" rather than a score of 0 it never earned.
     score = models.PositiveSmallIntegerField(default=0)
+    score_breakdown = models.JSONField(default=list, db_default=[], editable=False)
+    scored_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The list's score sort: the score, or NULL while never scored, so that both sort
+    # directions put never-scored leads last (NULLS LAST) with one index each.
+    score_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(scored_at__isnull=True, then=None),
+            default=F("score"),
+            output_field=models.SmallIntegerField(),
+        ),
+        output_field=models.SmallIntegerField(null=True),
+        db_persist=True,
+    )
     owner = models.ForeignKey(
         User,
         null=True,
@@ -406,6 +426,14 @@ class Lead(models.Model):
                 name="lead_merged_into_idx",
                 condition=Q(merged_into__isnull=False),
             ),
+            # The list's score sorts (``sort=-score`` / ``sort=score``), never-scored last both
+            # ways: a backward scan of one index would put the NULLs first.
+            models.Index(
+                F("score_rank").desc(nulls_last=True),
+                F("id").desc(),
+                name="lead_score_desc_idx",
+            ),
+            models.Index(F("score_rank").asc(nulls_last=True), F("id"), name="lead_score_asc_idx"),
             # The SLA scan and the "not contacted in time" filter read only waiting leads.
             models.Index(
                 fields=["sla_due_at", "id"],
@@ -652,11 +680,38 @@ class LeadSettings(models.Model):
         default=True,
         help_text="Untick to let only admins add new tags; everyone can still use them.",
     )
+    # Scoring (``leads.scoring``): what a score suggests as the rate, and how fast it fades.
+    score_hot_from = models.PositiveSmallIntegerField(
+        "suggest Hot from score",
+        default=70,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    score_warm_from = models.PositiveSmallIntegerField(
+        "suggest Warm from score",
+        default=40,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Below this a scored lead is suggested Cold.",
+    )
+    score_decay_per_week = models.PositiveSmallIntegerField(
+        "points lost per week without activity",
+        default=5,
+        validators=[MaxValueValidator(100)],
+        help_text="Counted in whole weeks since the last note, logged contact or change.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "lead settings"
         constraints = [
+            models.CheckConstraint(
+                condition=Q(score_warm_from__gte=1, score_hot_from__lte=100)
+                & Q(score_warm_from__lt=F("score_hot_from")),
+                name="leadsettings_score_bands",
+                violation_error_message="Warm must start below Hot, both between 1 and 100.",
+            ),
+            models.CheckConstraint(
+                condition=Q(score_decay_per_week__lte=100), name="leadsettings_decay_range"
+            ),
             models.CheckConstraint(condition=Q(pk=1), name="leadsettings_single_row"),
             models.CheckConstraint(
                 condition=Q(number_width__gte=1, number_width__lte=10),
@@ -801,3 +856,107 @@ class LeadMerge(models.Model):
     @property
     def is_undone(self) -> bool:
         return self.undone_at is not None
+
+
+class ScoringRule(models.Model):
+    """One reason a lead's score goes up (or down): a fit condition on the lead's own fields,
+    or an engagement condition on what happened on its timeline. Every active rule whose
+    condition holds adds its points; the total, less the inactivity decay
+    (``LeadSettings.score_decay_per_week``), clamped to 0–100, is the score. Each condition
+    is one SQL expression in ``leads.scoring.services``: rescoring a million leads is one
+    set-based UPDATE, not a Python loop over rules."""
+
+    class Condition(models.TextChoices):
+        HAS_COMPANY = "has_company", "Fit: has a company"
+        TITLE_WORDS = "title_words", "Fit: job title has one of the words"
+        BUDGET_STATED = "budget_stated", "Fit: budget stated"
+        AUTHORITY_CONFIRMED = "authority_confirmed", "Fit: talking to the decision maker"
+        NEED_DESCRIBED = "need_described", "Fit: need described"
+        TIMELINE_WITHIN = "timeline_within", "Fit: timeline within N days"
+        SOURCE_IN = "source_in", "Fit: source is one of"
+        COUNTRY_IN = "country_in", "Fit: country is one of"
+        ACTIVITIES_LOGGED = (
+            "activities_logged",
+            "Engagement: at least N calls, emails, meetings or notes",
+        )
+        REPLIES_RECEIVED = "replies_received", "Engagement: at least N emails received from them"
+        WEB_FORM_RESUBMITTED = (
+            "web_form_resubmitted",
+            "Engagement: sent a web form again, N times or more",
+        )
+        RECENT_ACTIVITY = "recent_activity", "Engagement: activity within the last N days"
+
+    # The conditions that read N, and what N means there.
+    COUNTED: ClassVar[list[str]] = [
+        "timeline_within",
+        "activities_logged",
+        "replies_received",
+        "web_form_resubmitted",
+        "recent_activity",
+    ]
+    # What each timeline choice means in days, for "timeline within N days".
+    TIMELINE_DAYS: ClassVar[dict[str, int]] = {"now": 30, "quarter": 90, "year": 365}
+
+    name = models.CharField(
+        max_length=100, unique=True, help_text="Shown on the lead page beside its points."
+    )
+    condition = models.CharField(max_length=30, choices=Condition.choices)
+    points = models.SmallIntegerField(
+        validators=[MinValueValidator(-100), MaxValueValidator(100)],
+        help_text="Given when the condition holds; negative takes points away.",
+    )
+    number = models.PositiveIntegerField(
+        "N",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Days for the timeline and recent-activity conditions, a count for the others.",
+    )
+    title_words = ArrayField(
+        models.CharField(max_length=40),
+        default=list,
+        blank=True,
+        help_text="Whole words matched ignoring case, e.g. CEO, founder, director, head.",
+    )
+    sources = models.ManyToManyField(Source, blank=True, related_name="+")
+    countries = CountryField(multiple=True, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Order on the lead page.")
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(points__gte=-100, points__lte=100), name="scoringrule_points_range"
+            ),
+            models.CheckConstraint(
+                condition=~Q(
+                    condition__in=[
+                        "timeline_within",
+                        "activities_logged",
+                        "replies_received",
+                        "web_form_resubmitted",
+                        "recent_activity",
+                    ]
+                )
+                | Q(number__gte=1),
+                name="scoringrule_counted_has_number",
+                violation_error_message="This condition needs N.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.condition in self.COUNTED and not self.number:
+            raise ValidationError({"number": "This condition needs N."})
+        if self.condition == self.Condition.TITLE_WORDS and not any(
+            word.strip() for word in self.title_words
+        ):
+            raise ValidationError({"title_words": "Give at least one word."})
+        if self.condition == self.Condition.COUNTRY_IN and not self.countries:
+            raise ValidationError({"countries": "Choose at least one country."})

@@ -25,6 +25,9 @@ LEAD_SORTS = {
         Sort("name", "Last name A–Z", "last_name"),
         Sort("company", "Company A–Z", "company"),
         Sort("idle", "Longest without activity", "last_activity_at"),
+        # Never-scored leads (score_rank NULL) come last both ways.
+        Sort("-score", "Highest score first", "score_rank", descending=True, nullable=True),
+        Sort("score", "Lowest score first", "score_rank", nullable=True),
     ]
 }
 DEFAULT_LEAD_SORT = "-created"

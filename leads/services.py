@@ -20,6 +20,7 @@ from crm.notifications import build_notification, notify_many
 from leads.assignment.services import Routing, route
 from leads.models import Lead, LeadNote, LeadSettings, LostReason, Tag
 from leads.phones import normalize_phone
+from leads.scoring.services import rescore, rescore_lead, score_bands, suggested_rate
 from leads.signals import lead_owner_changed
 from leads.sla.services import Recipients, contact_deadline
 
@@ -51,6 +52,8 @@ TAG_CREATE_NOT_ALLOWED = (
 )
 TAG_TOO_LONG = "“{name}” is too long for a tag: keep it to {limit} characters."
 TAG_MAX_LENGTH = 40
+NEVER_SCORED = "This lead has not been scored yet, so there is no rate to suggest."
+RATE_ALREADY = "The lead is already rated {rate}."
 LOGGED_CONTACT = {
     "call": "Logged a call",
     "email": "Logged an email",
@@ -203,6 +206,9 @@ def save_with_history(
     untouched = [f.name for f in Lead._meta.concrete_fields if f.name not in touched]
     full_clean_given(lead, exclude=untouched, validate_unique=False, validate_constraints=False)
     save_checked(lead, update_fields=[*fields, "version", "updated_at", "last_activity_at"])
+    # Every change through the services is activity too: the score follows in the same
+    # transaction (one statement; ``leads.scoring``).
+    rescore_lead(lead)
     after = snapshot(lead, before)
     changes = {
         _label(name): (before[name], after[name]) for name in before if before[name] != after[name]
@@ -349,6 +355,7 @@ def lead_create_here(
         Through.objects.bulk_create(
             [Through(lead_id=lead.pk, tag_id=tag.pk) for tag in {t.pk: t for t in tags}.values()]
         )
+    rescore_lead(lead)
     audit(
         target=lead,
         actor=actor,
@@ -626,9 +633,40 @@ def lead_add_note(
             fields=fields,
             note=LOGGED_CONTACT[kind],
         )
-    elif kind in LeadNote.CONTACT_KINDS and lead.first_contacted_at is None:
-        lead.save(update_fields=mark_first_contact(lead, note.created_at))
+    else:
+        # The note counts towards the engagement rules (save_with_history rescored above).
+        if kind in LeadNote.CONTACT_KINDS and lead.first_contacted_at is None:
+            lead.save(update_fields=mark_first_contact(lead, note.created_at))
+        rescore([lead.pk])
     return note
+
+
+@transaction.atomic
+def lead_apply_suggested_rate(
+    *, lead: Lead, actor: User, expected_version: int | None = None
+) -> Lead:
+    """Set the rate the score suggests (hot / warm / cold by ``LeadSettings``' thresholds),
+    as an edit like any other: same permission, same history. Rescoring never sets a rate;
+    only a person does, here or in the edit form."""
+    lead = _locked(lead, expected_version)
+    require_work(actor, lead)
+    if lead.status == Status.CONVERTED:
+        raise ValidationError(CONVERTED_IS_READ_ONLY)
+    if lead.scored_at is None:
+        raise ValidationError(NEVER_SCORED)
+    rate = suggested_rate(lead.score, score_bands())
+    if lead.rate == rate:
+        raise ValidationError(RATE_ALREADY.format(rate=Lead.Rate(rate).label))
+    before = snapshot(lead, ["rate"])
+    lead.rate = rate
+    return save_with_history(
+        lead,
+        actor=actor,
+        action=AuditEvent.Action.UPDATED,
+        before=before,
+        fields=["rate"],
+        note=f"Suggested by its score of {lead.score}",
+    )
 
 
 def can_create_tags(user: User) -> bool:

@@ -23,6 +23,7 @@ urlpatterns = [
     path("<int:pk>/claim/", views.lead_claim, name="claim"),
     path("<int:pk>/next-action/", views.lead_set_next_action, name="next_action"),
     path("<int:pk>/notes/", views.lead_add_note, name="note"),
+    path("<int:pk>/rate/", views.lead_apply_rate, name="apply_rate"),
     path("<int:pk>/convert/", deal_views.lead_convert, name="convert"),
     path("<int:pk>/email/", email_views.lead_email, name="email"),
     path("email-templates/", email_views.template_list, name="email_templates"),

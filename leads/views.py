@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,10 +26,20 @@ from crm.validators import safe_localtime
 from deals.models import Contact
 from leads import services
 from leads.filters import SAVED_VIEWS, LeadFilter
-from leads.forms import AssignForm, BulkForm, LeadForm, NextActionForm, NoteForm, StatusForm
+from leads.forms import (
+    AssignForm,
+    BulkForm,
+    LeadForm,
+    NextActionForm,
+    NoteForm,
+    StatusForm,
+    VersionForm,
+)
 from leads.merge.selectors import undoable_merges
-from leads.models import Lead, LeadNote, LostReason, Tag
+from leads.models import Lead, LeadNote, LeadSettings, LostReason, Tag
 from leads.phones import normalize_phone
+from leads.scoring.services import default_bands as score_bands_default
+from leads.scoring.services import suggested_rate
 from leads.selectors import (
     DEFAULT_LEAD_SORT,
     LEAD_SORTS,
@@ -311,8 +321,17 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         tag_names=ArraySubquery(Tag.objects.filter(leads=OuterRef("pk")).values("name")),
         open_tasks=task_views.open_tasks_column(user, "lead"),
+        # The suggested rate's thresholds come with the lead: no query of their own.
+        hot_from=Subquery(LeadSettings.objects.filter(pk=1).values("score_hot_from")),
+        warm_from=Subquery(LeadSettings.objects.filter(pk=1).values("score_warm_from")),
     )
     choices = choices_for(user)
+    default_bands = score_bands_default()
+    bands = (
+        lead.hot_from or default_bands[0],  # type: ignore[attr-defined]
+        lead.warm_from or default_bands[1],  # type: ignore[attr-defined]
+    )
+    suggestion = suggested_rate(lead.score if lead.scored_at else None, bands)
     visible = Lead.objects.visible_to(user)
     duplicates = list(
         visible.possible_duplicates(
@@ -348,6 +367,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             }
         ),
         "note_kinds": LeadNote.Kind.choices,
+        "suggested_rate": Lead.Rate(suggestion) if suggestion else None,
+        "can_apply_rate": bool(suggestion)
+        and suggestion != lead.rate
+        and lead.status != Lead.Status.CONVERTED
+        and services.can_work_on(user, lead),
+        "score_bands": bands,
         "panel": task_views.task_panel(
             user,
             lead,
@@ -472,6 +497,26 @@ def _next_action_saved(data: dict[str, Any]) -> str:
     if data["create_task"]:
         return "Next action saved, and a follow-up task with a reminder created."
     return "Next action saved."
+
+
+@follows_merges
+@login_required
+@require_POST
+def lead_apply_rate(request: HttpRequest, pk: int) -> HttpResponse:
+    """One click: the lead takes the rate its score suggests (an edit, with its history)."""
+    lead = _lead_or_404(request, pk)
+    form = VersionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, refusal(form, "That page was out of date; nothing was changed."))
+        return redirect(lead)
+    return _run(
+        request,
+        lead,
+        lambda: services.lead_apply_suggested_rate(
+            lead=lead, actor=_user(request), expected_version=form.cleaned_data["version"]
+        ),
+        "Rate set as the score suggests.",
+    )
 
 
 @follows_merges

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from crm import localdb
@@ -187,7 +188,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Every 15 s: with the 20 s claim, a killed worker's emails go out again within ~35 s.
     "email-outbox": {"task": "crm.tasks.remind_dispatch_emails", "schedule": 15.0},
     # Triggers keep the dashboard's lead summary right; a daily rebuild is the safety net.
-    "lead-summary": {"task": "crm.dashboards.tasks.rebuild_lead_summary", "schedule": 86400.0},
+    "lead-summary": {
+        "task": "crm.dashboards.tasks.rebuild_lead_summary",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    # Scores fade a week at a time without activity; a quiet hour suits a full recompute.
+    "lead-scores": {
+        "task": "leads.scoring.tasks.score_leads",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from crm.notifications import notify
 from leads.assignment.services import Routing
 from leads.models import Lead, LeadNote, Tag
 from leads.phones import normalize_phone
+from leads.scoring.services import rescore
 from leads.services import lead_create_here
 from leads.signals import inquiry_received
 from leads.sla.services import Recipients
@@ -187,6 +188,8 @@ def attach_to_lead(lead: Lead, inquiry: Inquiry) -> Captured:
     Lead.objects.filter(pk=lead.pk).update(last_activity_at=at)
     if inquiry.fields.get("marketing_consent") and not lead.marketing_consent:
         _record_consent(lead, inquiry, at)
+    # Their coming back counts towards the engagement rules.
+    rescore([lead.pk])
     told = _tell(
         owner_or_managers(lead),
         kind=Notification.Kind.INQUIRY,

@@ -78,6 +78,7 @@ from leads.imports.models import (
 from leads.imports.parsing import ImportFileError, Table, kind_of, open_table
 from leads.models import AssignmentRule, Lead, LostReason, ResponseTarget, Source
 from leads.phones import normalize_phone
+from leads.scoring.services import rescore
 from leads.services import can_assign, can_work_on, snapshot
 from leads.sla.services import Recipients, add_target_minutes
 
@@ -759,6 +760,9 @@ def _create(run: Run, cursor: Any, translated: dict[int, dict[str, Any]]) -> Non
         """,
         {"batch": batch.pk},
     )
+    # The new leads' scores, in the same transaction as the rows (one UPDATE per chunk).
+    cursor.execute("SELECT id FROM import_stage WHERE action = 'create'")
+    rescore([pk for (pk,) in cursor.fetchall()])
     prefix = f"Imported from {batch.file_name[:80]} ({batch.reference}, row "
     cursor.execute(
         """
@@ -947,6 +951,7 @@ def _update(
         )
         ImportedLead.objects.bulk_create(records)
         AuditEvent.objects.bulk_create(events)
+        rescore([lead.pk for lead in changed])
     return changed_rows
 
 
@@ -1436,6 +1441,7 @@ def import_batch_undo(*, batch: ImportBatch, actor: User) -> ImportBatch:
             },
             note=f"Import {locked.reference} undone",
         )
+        rescore([lead.pk])
     # Set-based (an import may have made a million leads); a lead something else now points
     # to (a note, a task, a deal) fails the foreign key check, checked here, not at commit.
     try:

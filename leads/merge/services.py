@@ -23,6 +23,7 @@ from crm.models import AuditEvent, mark_merged
 from leads.inbound.models import InboundEmail
 from leads.merge.selectors import MERGE_FIELDS, default_choices
 from leads.models import Lead, LeadMerge, LeadNote
+from leads.scoring.services import rescore
 from leads.services import require_work, save_with_history, snapshot
 from leads.signals import lead_merge_undone, leads_merged
 
@@ -288,6 +289,8 @@ def lead_merge_undo(*, actor: User, merge: LeadMerge) -> Lead:
     at = mark_merged(
         gone, into=None, actor=actor, note=UNDONE_AWAY_NOTE.format(number=target.number)
     )
+    # Their notes came back to them: so do the points those earn.
+    rescore([lead.pk for lead in gone])
     target = save_with_history(
         target,
         actor=actor,

@@ -45,6 +45,12 @@ def rate_class(rate: str) -> str:
 
 
 @register.filter
+def score_text(lead: Any) -> str:
+    """The score as pages show it: "—" for a lead never scored (not a 0 it never earned)."""
+    return "—" if lead.scored_at is None else str(lead.score)
+
+
+@register.filter
 def button_class(status: str) -> str:
     if status in ("lost", "unqualified", "junk", "canceled"):
         return "btn-outline-secondary"
@@ -152,6 +158,7 @@ def lead_rows(leads: Iterable[Any], selectable: bool = False) -> str:
             f'<td data-label="Status"><span class="badge {status_class(lead.status)}">'
             f"{_esc(statuses.get(lead.status, lead.status))}</span>{sla_cell}</td>"
             f'<td class="{rate_class(lead.rate)}" data-label="Rate">{rate}</td>'
+            f'<td data-label="Score">{score_text(lead)}</td>'
             f'<td data-label="Owner">{owner}</td>'
             f'<td data-label="Next action">{next_cell}</td>'
             f'<td class="text-nowrap small" data-label="Created">'

@@ -231,7 +231,15 @@ def test_lead_numbers_follow_the_admins_format(rep: User, admin: User) -> None:
     assert len(first.number) == 8
     saved = client_for(admin).post(
         reverse("admin:leads_leadsettings_change", args=[LeadSettings.current().pk]),
-        {"number_prefix": "ACME-", "number_width": "4", "reps_can_create_tags": "on"},
+        {
+            "number_prefix": "ACME-",
+            "number_width": "4",
+            "reps_can_create_tags": "on",
+            # The form's scoring section, as shown (leads.scoring).
+            "score_hot_from": "70",
+            "score_warm_from": "40",
+            "score_decay_per_week": "5",
+        },
     )
     assert saved.status_code == 302
     second = make_lead(rep)

@@ -10,6 +10,7 @@ from deals.models import Deal, Stage
 from leads import demo as demo_leads
 from leads.inbound import demo as demo_inbound
 from leads.models import Lead
+from leads.scoring.services import rescore_all
 from leads.webforms import demo as demo_webforms
 
 DEFAULT_PASSWORD = "demo-crm-2026"  # noqa: S105  (a demo login, printed on purpose)
@@ -59,6 +60,9 @@ class Command(BaseCommand):
             rep2=cast["rep2"], deal_contact=next(iter(buyers[1:2]), "")
         )
         created += submitted
+        # The demo backdates its leads' activity after writing them: score them as of today
+        # (the nightly run's work, decay included). A second seed changes no score.
+        rescore_all()
         total = Lead.objects.count()
         made = f"{created} demo leads created" if created else "demo leads were already there"
         self.stdout.write(f"Leads: {total} in the database ({made}).")

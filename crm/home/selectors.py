@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Avg, Count, DateField, F, Q, Sum, Value, Window
 from django.db.models.functions import TruncMonth
+from django.utils.formats import number_format
 
 from accounts.models import User
 from crm.followups.models import Task
@@ -27,6 +28,11 @@ from leads.models import Lead, format_minutes
 # Each list shows at most this many; the block's counts and its link say how many in all.
 TASK_LIMIT = 15
 LEAD_LIMIT = 8
+# The counts beside a list stop at this many ("1,000+"): counting every one of 160,000
+# waiting leads to print a number nobody reads cost ~300 ms at 1M leads; the first 1,000
+# in the list's own order come off its index in a few ms (and, that order being oldest
+# first, the overdue ones among them are counted exactly up to the cap).
+COUNT_CAP = 1000
 
 LEAD_COLUMNS = [
     "id",
@@ -83,11 +89,18 @@ class Focus:
 # --- Follow-ups ------------------------------------------------------------------------------
 
 
+def capped(count: int, cap: int, *, reached: bool) -> str:
+    """``count`` for people: "1,000+" once the cap was reached (there may be more)."""
+    text = number_format(count, force_grouping=True)
+    return f"{text}+" if reached or count >= cap else text
+
+
 @dataclass
 class TaskBlock:
     tasks: list[Task]
     overdue: int  # due before now
     later_today: int  # due from now to the end of the (local) day
+    cap: int = COUNT_CAP
 
     @property
     def total(self) -> int:
@@ -97,14 +110,27 @@ class TaskBlock:
     def more(self) -> int:
         return self.total - len(self.tasks)
 
+    @property
+    def overdue_label(self) -> str:
+        return capped(self.overdue, self.cap, reached=False)
+
+    @property
+    def later_today_label(self) -> str:
+        return capped(self.later_today, self.cap, reached=self.total >= self.cap)
+
 
 def tasks_due(focus: Focus, *, now: datetime, day_end: datetime) -> TaskBlock:
     """Open tasks due before the end of today, oldest first, with how many are overdue and
-    how many are still to come today, in one query."""
-    rows = list(
+    how many are still to come today (up to ``COUNT_CAP``), in one query."""
+    due = (
         Task.objects.visible_to(focus.viewer)
         .open()
         .filter(focus.narrow("assignee_id"), due_at__lt=day_end)
+        .order_by("due_at", "id")
+    )
+    cap = COUNT_CAP
+    rows = list(
+        Task.objects.filter(pk__in=due.values("pk")[:cap])
         .for_list()
         .select_related("done_by")
         .annotate(
@@ -114,12 +140,13 @@ def tasks_due(focus: Focus, *, now: datetime, day_end: datetime) -> TaskBlock:
         .order_by("due_at", "id")[:TASK_LIMIT]
     )
     if not rows:
-        return TaskBlock(tasks=[], overdue=0, later_today=0)
+        return TaskBlock(tasks=[], overdue=0, later_today=0, cap=cap)
     first: Any = rows[0]
     return TaskBlock(
         tasks=rows,
         overdue=first.overdue_total,
         later_today=first.due_total - first.overdue_total,
+        cap=cap,
     )
 
 
@@ -131,30 +158,48 @@ class WaitingBlock:
     leads: list[Lead]
     total: int
     breached: int  # past their contact-by time
+    cap: int = COUNT_CAP
 
     @property
     def more(self) -> int:
         return self.total - len(self.leads)
 
+    @property
+    def total_label(self) -> str:
+        return capped(self.total, self.cap, reached=False)
+
+    @property
+    def breached_label(self) -> str:
+        return capped(self.breached, self.cap, reached=False)
+
 
 def leads_waiting(focus: Focus, *, now: datetime) -> WaitingBlock:
     """New leads nobody has contacted yet, the one closest to (or furthest past) its
-    contact-by time first, with how many wait and how many are late, in one query."""
-    rows = list(
+    contact-by time first, with how many wait and how many are late (up to ``COUNT_CAP``),
+    in one query."""
+    order = (F("sla_due_at").asc(nulls_last=True), "id")
+    waiting = (
         Lead.objects.visible_to(focus.viewer)
         .filter(focus.narrow("owner_id"), status=Lead.Status.NEW, first_contacted_at__isnull=True)
+        .order_by(*order)
+    )
+    cap = COUNT_CAP
+    rows = list(
+        Lead.objects.filter(pk__in=waiting.values("pk")[:cap])
         .select_related("owner")
         .only(*LEAD_COLUMNS)
         .annotate(
             waiting_total=Window(Count("id")),
             breached_total=Window(Count("id", filter=Q(sla_due_at__lt=now))),
         )
-        .order_by(F("sla_due_at").asc(nulls_last=True), "id")[:LEAD_LIMIT]
+        .order_by(*order)[:LEAD_LIMIT]
     )
     if not rows:
-        return WaitingBlock(leads=[], total=0, breached=0)
+        return WaitingBlock(leads=[], total=0, breached=0, cap=cap)
     first: Any = rows[0]
-    return WaitingBlock(leads=rows, total=first.waiting_total, breached=first.breached_total)
+    return WaitingBlock(
+        leads=rows, total=first.waiting_total, breached=first.breached_total, cap=cap
+    )
 
 
 def hottest_leads(focus: Focus) -> list[Lead]:

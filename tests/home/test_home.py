@@ -563,3 +563,24 @@ def test_query_count_is_bounded_for_every_role(
     assert any(task.reminder_state == Task.Reminder.SENT for task in tasks)
     assert response.context["waiting"].leads
     assert response.context["hottest"]
+
+
+def test_counts_stop_at_the_cap(day: Day, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crm.home import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 1)
+    response = home(day.manager)
+    tasks, waiting = response.context["tasks"], response.context["waiting"]
+    # Only the first (oldest) of each list is counted: "1+" says there may be more.
+    assert (tasks.overdue, tasks.later_today) == (1, 0)
+    assert (tasks.overdue_label, tasks.later_today_label) == ("1+", "0+")
+    assert task_titles(response) == ["Call Ann back"]
+    assert (waiting.total_label, waiting.breached_label) == ("1+", "1+")
+    html = response.content.decode()
+    assert "1+ overdue" in html
+    assert "1+ waiting" in html
+
+
+def test_counts_below_the_cap_are_exact(day: Day) -> None:
+    tasks = home(day.manager).context["tasks"]
+    assert (tasks.overdue_label, tasks.later_today_label) == ("2", "1")

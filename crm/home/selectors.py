@@ -338,6 +338,11 @@ def month_numbers(focus: Focus, *, month_start: date, since: datetime) -> MonthN
     numbers = (
         Lead.objects.visible_to(focus.viewer)
         .filter(focus.narrow("owner_id"))
+        # Redundant but cheap: a first contact or a qualification is a change through the
+        # services, which stamp ``last_activity_at``, so every lead counted here was active
+        # this month, and lead_last_activity_idx finds those without reading 1M leads
+        # (neither timestamp has an index of its own: 250-370 ms → see the report).
+        .filter(last_activity_at__gte=since)
         .filter(contacted | Q(qualified_at__gte=since))
         .aggregate(
             contacted=Count("id", filter=contacted),

@@ -131,7 +131,8 @@ def tasks_due(focus: Focus, *, now: datetime, day_end: datetime) -> TaskBlock:
     )
     cap = COUNT_CAP
     rows = list(
-        Task.objects.filter(pk__in=due.values("pk")[:cap])
+        Task.objects.visible_to(focus.viewer)
+        .filter(pk__in=due.values("pk")[:cap])
         .for_list()
         .select_related("done_by")
         .annotate(
@@ -186,7 +187,8 @@ def leads_waiting(focus: Focus, *, now: datetime) -> WaitingBlock:
     )
     cap = COUNT_CAP
     rows = list(
-        Lead.objects.filter(pk__in=waiting.values("pk")[:cap])
+        Lead.objects.visible_to(focus.viewer)
+        .filter(pk__in=waiting.values("pk")[:cap])
         .select_related("owner")
         .only(*LEAD_COLUMNS)
         .annotate(

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from crm import health
+from crm.home.views import home as home  # the landing page, "my day" (URL name ``home``)
 from crm.models import Notification
 from crm.notifications import notification_mark_read
 from crm.pagination import Sort, keyset_page, warn_if_cursor_invalid
@@ -30,11 +31,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "checks": {name: error or "ok" for name, error in checks.items()},
     }
     return JsonResponse(body, status=200 if healthy else 503)
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
 
 
 # --- Notifications: the bell's page ----------------------------------------------------------

@@ -30,7 +30,7 @@ LAYER_NAMES = [
     "wiring",
 ]
 # Cross-record features: packages of crm that use both leads and deals.
-FEATURE_PACKAGES = ("crm.followups", "crm.dashboard")
+FEATURE_PACKAGES = ("crm.followups", "crm.dashboard", "crm.home")
 WIRING_MODULES = ("crm.settings", "crm.urls", "crm.celery", "crm.wsgi", "crm.asgi", "crm.views")
 # Modules that build pages (or run as commands): they may read from any layer.
 PAGE_NAMES = {"views", "forms", "urls", "admin"}

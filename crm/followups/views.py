@@ -133,7 +133,7 @@ def reminder_problems(tasks: list[Task]) -> dict[int, str]:
     return problems
 
 
-def _attach_problems(tasks: list[Task]) -> list[Task]:
+def attach_reminder_problems(tasks: list[Task]) -> list[Task]:
     problems = reminder_problems(tasks)
     for task in tasks:
         task.reminder_problem = problems.get(task.pk, "")  # type: ignore[attr-defined]
@@ -193,7 +193,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     context = {
         "filter": filterset,
         "page": page,
-        "tasks": _attach_problems(page.rows),
+        "tasks": attach_reminder_problems(page.rows),
         "show": show,
         "who": filterset.whose,
         "tabs": tabs,
@@ -215,7 +215,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     task = _task_or_404(request, pk)
     can_assign = lead_services.can_assign(user)
     context = {
-        "task": _attach_problems([task])[0],
+        "task": attach_reminder_problems([task])[0],
         "history": AuditEvent.objects.for_object(task)[:50],
         "people": people_for(user) if can_assign and not task.is_done else [],
         "can_assign": can_assign,
@@ -377,7 +377,7 @@ def render_row(request: HttpRequest, pk: int, *, notice: str = "", error: str = 
         )
     can_assign = lead_services.can_assign(user)
     context = {
-        "task": _attach_problems([task])[0],
+        "task": attach_reminder_problems([task])[0],
         "people": people_for(user) if can_assign else [],
         "can_assign": can_assign,
         "now": timezone.now(),

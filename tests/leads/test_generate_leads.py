@@ -108,3 +108,4 @@ def test_benchmark_smoke() -> None:
         "page/SQL",
     ]  # fmt: skip
     assert "CSV export" in printed  # a line, whether the export view exists or not
+    assert any(line.split()[:4] == ["home", "(my", "day)", "200"] for line in printed.splitlines())

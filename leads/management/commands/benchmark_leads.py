@@ -176,6 +176,7 @@ class Command(BaseCommand):
             self.stdout.write("  (DEBUG is on: run with DEBUG=0 for production-like numbers)")
 
         results = [
+            self.measure("home (my day)", "/"),
             self.measure("list first page", "/leads/"),
             self.deep_page(count),
             self.filtered(),

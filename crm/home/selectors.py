@@ -206,14 +206,16 @@ def leads_waiting(focus: Focus, *, now: datetime) -> WaitingBlock:
 
 
 def hottest_leads(focus: Focus) -> list[Lead]:
-    """Open leads with the highest score (a score of 0 says nothing, so those are left out)."""
+    """Open leads with the highest score; never-scored leads say nothing, so they are left out.
+
+    Ordered as the list's ``sort=-score`` is, so ``lead_score_desc_idx`` serves both."""
     return list(
         Lead.objects.visible_to(focus.viewer)
         .open()
-        .filter(focus.narrow("owner_id"), score__gt=0)
+        .filter(focus.narrow("owner_id"), score_rank__isnull=False)
         .select_related("owner")
         .only(*LEAD_COLUMNS)
-        .order_by("-score", "-id")[:LEAD_LIMIT]
+        .order_by(F("score_rank").desc(nulls_last=True), "-id")[:LEAD_LIMIT]
     )
 
 

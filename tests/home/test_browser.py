@@ -56,8 +56,12 @@ def test_a_rep_completes_an_overdue_follow_up_from_home_on_a_phone(
     _sign_in(phone, live_server.url, rep)
     expect(phone.get_by_role("heading", name="My day")).to_be_visible()
     expect(phone.locator("#waiting-heading")).to_be_visible()
-    expect(phone.get_by_text("Wanda Waiting · Acme")).to_have_count(1)  # waiting, with its clock
-    expect(phone.get_by_text("left", exact=False).first).to_be_visible()
+    waiting = phone.locator("section[aria-labelledby=waiting-heading]")
+    expect(waiting.get_by_text("Wanda Waiting · Acme")).to_have_count(1)  # with its clock
+    expect(waiting.get_by_text("left", exact=False).first).to_be_visible()
+    # Scored when she was made, so she is among the hottest too.
+    hottest = phone.locator("section[aria-labelledby=hot-heading]")
+    expect(hottest.get_by_text("Wanda Waiting", exact=False)).to_have_count(1)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= WIDTH, f"the page is {width} px wide on a {WIDTH} px screen"
     phone.screenshot(path=SHOT, full_page=True)

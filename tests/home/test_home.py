@@ -20,6 +20,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Membership, Team, User
 from accounts.roles import Role
@@ -71,7 +72,7 @@ def _contact(lead: Lead, actor: User) -> Lead:
 
 
 def _score(lead: Lead, score: int) -> None:
-    Lead.objects.filter(pk=lead.pk).update(score=score)
+    Lead.objects.filter(pk=lead.pk).update(score=score, scored_at=timezone.now())
 
 
 @pytest.fixture
@@ -166,6 +167,9 @@ def day(team: Team, other_team: Team, rep: User, rep_b: User, manager: User, adm
         tasks["a_done"] = followups.task_complete(task=tasks["a_done"], actor=rep)
     # The overdue tasks' reminders went out (the page reads what became of their emails).
     assert reminders_dispatch(at=NOW) == 3
+    # The services scored every lead as it was made; the fixture's scores are set by hand,
+    # so the others go back to never scored.
+    Lead.objects.update(score=0, scored_at=None)
     for key, score in [("a4", 90), ("a3", 70), ("b1", 50), ("c1", 99), ("lost", 95)]:
         _score(leads[key], score)
     return Day(rep, rep_b, rep_c, manager, admin, leads, tasks, deals)

@@ -322,12 +322,13 @@ class DealStageChange(models.Model):
         ordering = ["changed_at", "id"]
         indexes = [
             models.Index(fields=["deal", "changed_at"], name="dealstage_deal_idx"),
-            # Stays that ended in a date range (dashboard time in stage), read from the index.
+            # Stays in one stage that ended in a date range (the dashboard's time in stage,
+            # one index range per stage), read from the index alone.
             models.Index(
-                fields=["changed_at"],
-                include=["deal", "from_stage", "from_stage_entered_at"],
+                fields=["from_stage", "changed_at"],
+                include=["deal", "from_stage_entered_at"],
                 condition=Q(from_stage_entered_at__isnull=False),
-                name="dealstage_left_idx",
+                name="dealstage_stay_idx",
             ),
         ]
         constraints = [

@@ -26,9 +26,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
+from django.db import connection
 from django.db.models import (
     Aggregate,
-    CharField,
     Count,
     DurationField,
     ExpressionWrapper,
@@ -38,10 +38,12 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Concat, Extract, NullIf
+from django.db.models.functions import Coalesce, Extract
 
+from accounts.models import User
 from deals.models import Deal, DealStageChange, Stage
 from deals.selectors import forecast_by_month, weighted_value
+from leads.models import LostReason, Source
 
 NO_OWNER = "No owner"
 NO_SOURCE = "No source"
@@ -167,18 +169,6 @@ def _rate(won: int, closed: int) -> float | None:
     return won / closed if closed else None
 
 
-def _person() -> Coalesce:
-    """The owner's name as the rest of the app shows it (``User.__str__``)."""
-    return Coalesce(
-        NullIf(
-            Concat("owner__first_name", Value(" "), "owner__last_name", output_field=CharField()),
-            Value(" "),
-        ),
-        "owner__email",
-        output_field=CharField(),
-    )
-
-
 def _rate_rows(tally: dict[tuple[int | None, str], list[int]], empty: str) -> list[RateRow]:
     rows = [
         RateRow(id=pk, label=label or empty, won=won, closed=closed, rate=_rate(won, closed))
@@ -186,6 +176,81 @@ def _rate_rows(tally: dict[tuple[int | None, str], list[int]], empty: str) -> li
     ]
     # Most closed first; the "no owner / no source" row last among equals, then by name.
     return sorted(rows, key=lambda r: (-r.closed, r.id is None, r.label.lower(), r.id or 0))
+
+
+def _rows(sql: str, params: Any) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [col.name for col in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _closed_tallies(closed: QuerySet[Deal]) -> list[dict[str, Any]]:
+    """Closed deals counted and summed by kind × owner × source × lost reason × currency,
+    grouped by ids alone (a hash of small keys), and only the few hundred groups then
+    joined to their owners', sources' and reasons' names: grouping every deal by those
+    texts sorted 90,000 rows on disk for a year of every team."""
+    inner, params = (
+        closed.values(
+            "stage__kind", "owner_id", "source_lead__source_id", "lost_reason_id", "currency"
+        )
+        .annotate(count=Count("id"), total=Sum("value"))
+        .query.sql_with_params()
+    )
+    users = User._meta.db_table
+    sources = Source._meta.db_table
+    reasons = LostReason._meta.db_table
+    sql = (
+        "SELECT t.*, u.first_name, u.last_name, u.email, s.name AS source_name, "  # noqa: S608
+        f"r.name AS reason_name FROM ({inner}) AS t "
+        f"LEFT JOIN {users} u ON u.id = t.owner_id "
+        f'LEFT JOIN {sources} s ON s.id = t."source_lead__source_id" '
+        f"LEFT JOIN {reasons} r ON r.id = t.lost_reason_id"
+    )
+    rows = _rows(sql, params)
+    for row in rows:
+        # As ``User.__str__`` spells a person: the full name, else the email.
+        full = f"{row['first_name'] or ''} {row['last_name'] or ''}".strip()
+        row["owner_label"] = full or row["email"] or ""
+    return rows
+
+
+def _stage_times(deals: QuerySet[Deal], start: datetime, end: datetime) -> list[StageSpread]:
+    """Median and quartiles of days in each stage, for stays that ended in [start, end).
+
+    One lateral subquery per stage, each a range of ``dealstage_stay_idx`` (index only),
+    so each stage's stays are sorted once for its percentiles and never all together by
+    stage first (a year of every team: 184,000 stays, 180 ms → 55 ms). Seconds are
+    subtracted as float8 epochs: ``EXTRACT`` gives numeric, three times slower to sort."""
+    params: list[Any] = [start, end]
+    scoped = ""
+    if deals.query.where:  # every deal (an admin, all teams): no need to list their ids
+        deal_sql, deal_params = deals.values("pk").query.sql_with_params()
+        scoped = f"AND c.deal_id IN ({deal_sql})"
+        params += list(deal_params)
+    sql = f"""
+        SELECT st.id, st.name, x.n, x.spread FROM {Stage._meta.db_table} st
+        CROSS JOIN LATERAL (
+            SELECT COUNT(*) AS n, percentile_cont(ARRAY[0.5, 0.25, 0.75]::float8[])
+                WITHIN GROUP (ORDER BY (date_part('epoch', c.changed_at)
+                    - date_part('epoch', c.from_stage_entered_at)) / {SECONDS_PER_DAY}) AS spread
+            FROM {DealStageChange._meta.db_table} c
+            WHERE c.from_stage_id = st.id AND c.from_stage_entered_at IS NOT NULL
+                AND c.changed_at >= %s AND c.changed_at < %s {scoped}
+        ) AS x
+        WHERE x.n > 0 ORDER BY st.position, st.id
+    """  # noqa: S608
+    return [
+        StageSpread(
+            stage_id=row["id"],
+            stage=row["name"],
+            n=row["n"],
+            median=row["spread"][0],
+            p25=row["spread"][1],
+            p75=row["spread"][2],
+        )
+        for row in _rows(sql, params)
+    ]
 
 
 def deal_figures(deals: QuerySet[Deal], *, start: datetime, end: datetime) -> DealFigures:
@@ -206,15 +271,7 @@ def deal_figures(deals: QuerySet[Deal], *, start: datetime, end: datetime) -> De
     )
 
     # 1. Deals closed in range, grouped finely enough for every closed-deal figure.
-    tallies = closed.values(
-        "stage__kind",
-        "owner_id",
-        "source_lead__source_id",
-        "source_lead__source__name",
-        "lost_reason_id",
-        "lost_reason__name",
-        "currency",
-    ).annotate(owner_label=_person(), count=Count("id"), total=Sum("value"))
+    tallies = _closed_tallies(closed)
     won = lost = 0
     by_owner: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0, 0])
     by_source: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -226,7 +283,7 @@ def deal_figures(deals: QuerySet[Deal], *, start: datetime, end: datetime) -> De
         won += n if is_won else 0
         lost += 0 if is_won else n
         owner_key = (row["owner_id"], row["owner_label"] if row["owner_id"] else "")
-        source_key = (row["source_lead__source_id"], row["source_lead__source__name"] or "")
+        source_key = (row["source_lead__source_id"], row["source_name"] or "")
         for tally, key in ((by_owner, owner_key), (by_source, source_key)):
             tally[key][0] += n if is_won else 0
             tally[key][1] += n
@@ -234,7 +291,7 @@ def deal_figures(deals: QuerySet[Deal], *, start: datetime, end: datetime) -> De
             money[row["currency"]][0] += n
             money[row["currency"]][1] += row["total"] or Decimal("0")
         else:
-            reasons[(row["lost_reason_id"], row["lost_reason__name"] or "")] += n
+            reasons[(row["lost_reason_id"], row["reason_name"] or "")] += n
 
     # 2. Sales cycle: lead created → deal won.
     cycle_days = _days(
@@ -249,39 +306,8 @@ def deal_figures(deals: QuerySet[Deal], *, start: datetime, end: datetime) -> De
         cycle = Spread(n=cycle_row["n"], median=median, p25=p25, p75=p75, p90=p90)
 
     # 3. Time in stage: each change that left a stage in range, minus when the deal had
-    # entered it (kept on the row; the partial dealstage_left_idx covers the range).
-    changes = DealStageChange.objects.all()
-    if deals.query.where:  # every deal (an admin, all teams): no need to list their ids
-        changes = changes.filter(deal__in=deals.values("pk"))
-    stays = (
-        changes.filter(
-            from_stage_entered_at__isnull=False,
-            changed_at__gte=start,
-            changed_at__lt=end,
-        )
-        .values("from_stage_id", "from_stage__name", "from_stage__position")
-        .annotate(
-            n=Count("*"),
-            spread=Percentiles(
-                _days(
-                    ExpressionWrapper(F("changed_at") - F("from_stage_entered_at"), DurationField())
-                ),
-                (0.5, 0.25, 0.75),
-            ),
-        )
-        .order_by("from_stage__position", "from_stage_id")
-    )
-    stage_times = [
-        StageSpread(
-            stage_id=row["from_stage_id"],
-            stage=row["from_stage__name"],
-            n=row["n"],
-            median=row["spread"][0],
-            p25=row["spread"][1],
-            p75=row["spread"][2],
-        )
-        for row in stays
-    ]
+    # entered it (kept on the row), per stage.
+    stage_times = _stage_times(deals, start, end)
 
     # 4. Pipeline now. Open deals have no closed_at (deal_move_stage keeps it so): the
     # partial deal_open_pipeline_idx answers this.

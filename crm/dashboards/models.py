@@ -36,7 +36,7 @@ STATUS_FIELDS = {
     "canceled": "s_canceled",
 }
 
-# Every additive column of LeadDay, in the order the triggers write them.
+# Every additive column of LeadDay and LeadPeriod, in the order the triggers write them.
 COUNT_FIELDS = [
     "leads",
     *STATUS_FIELDS.values(),
@@ -55,8 +55,9 @@ class SummaryQuerySet(OwnedQuerySet):
     (``OwnedQuerySet.visible_to``) applies to them unchanged."""
 
 
-class LeadDay(models.Model):
-    day = models.DateField()
+class SummaryCounts(models.Model):
+    """A summary row's key columns beside the day (or period) and its additive counts."""
+
     team = models.ForeignKey(Team, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False
@@ -97,6 +98,13 @@ class LeadDay(models.Model):
     objects = SummaryQuerySet.as_manager()
 
     class Meta:
+        abstract = True
+
+
+class LeadDay(SummaryCounts):
+    day = models.DateField()
+
+    class Meta:
         constraints = [
             # The triggers' ON CONFLICT target; NULL team/owner/source are one key each.
             models.UniqueConstraint(
@@ -109,6 +117,34 @@ class LeadDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.leads} leads"
+
+
+class LeadPeriod(SummaryCounts):
+    """``LeadDay`` summed by week (from Monday) and by month, kept by the same triggers: a
+    range reads its whole weeks or months here and only its ragged ends from ``LeadDay``
+    (a year of every team: 13,000 rows instead of 90,000)."""
+
+    class Grain(models.TextChoices):
+        WEEK = "week"
+        MONTH = "month"
+
+    grain = models.CharField(max_length=5, choices=Grain.choices)
+    start = models.DateField()  # the Monday, or the first of the month (local dates)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grain", "start", "team", "owner", "source"],
+                name="leadperiod_key",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [
+            models.Index(fields=["grain", "team", "start"], name="leadperiod_team_start_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grain} of {self.start}: {self.leads} leads"
 
 
 class LeadReasonDay(models.Model):

@@ -11,12 +11,12 @@ not grow with the number of reps, sources or days.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Trunc
+from django.db.models import Count, DateField, F, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 
 from accounts.models import Membership, Scope, User, access_scope
@@ -25,6 +25,7 @@ from crm.dashboards.models import (
     COUNT_FIELDS,
     RESPONSE_BUCKETS,
     LeadDay,
+    LeadPeriod,
     LeadReasonDay,
     OpenLeads,
 )
@@ -152,18 +153,44 @@ def narrow(qs: QuerySet[Any], sel: Selection, *, owner: str = "owner_id") -> Que
     return qs
 
 
+def whole_periods(sel: Selection) -> tuple[date, date]:
+    """[first, stop): the range's whole weeks (from Monday) or whole months, by the page's
+    period; ``first == stop`` when it holds none. The summary reads those from
+    ``LeadPeriod`` and only the days around them from ``LeadDay``."""
+    after_end = sel.end + timedelta(days=1)
+    if sel.period == "month":
+        first = sel.start.replace(day=1)
+        if first != sel.start:
+            first = (first + timedelta(days=32)).replace(day=1)
+        stop = after_end.replace(day=1)
+    else:
+        first = sel.start + timedelta(days=(7 - sel.start.weekday()) % 7)
+        stop = after_end - timedelta(days=after_end.weekday())
+    return first, max(first, stop)
+
+
 def summary_rows(user: User, sel: Selection) -> QuerySet[Any]:
-    qs = LeadDay.objects.visible_to(user).filter(day__gte=sel.start, day__lte=sel.end)
-    return narrow(qs, sel)
+    """The range's summary rows, one per rep × source × (day or whole period), each with
+    its ``period`` (the week's Monday or the month's first day) and its counts."""
+    first, stop = whole_periods(sel)
+    days = narrow(
+        LeadDay.objects.visible_to(user)
+        .filter(day__gte=sel.start, day__lte=sel.end)
+        .exclude(day__gte=first, day__lt=stop),
+        sel,
+    ).annotate(period=Cast(Trunc("day", sel.period), DateField()))
+    periods = narrow(
+        LeadPeriod.objects.visible_to(user).filter(
+            grain=sel.period, start__gte=first, start__lt=stop
+        ),
+        sel,
+    ).annotate(period=F("start"))
+    columns = ("owner_id", "source_id", "period", *COUNT_FIELDS)
+    return days.values(*columns).union(periods.values(*columns), all=True)
 
 
 def _grouped(user: User, sel: Selection) -> list[dict[str, Any]]:
-    inner = summary_rows(user, sel).annotate(
-        period=Trunc("day", sel.period, output_field=LeadDay._meta.get_field("day"))
-    )
-    inner_sql, params = inner.values(
-        "owner_id", "source_id", "period", *COUNT_FIELDS
-    ).query.sql_with_params()
+    inner_sql, params = summary_rows(user, sel).query.sql_with_params()
     sums = ", ".join(f"SUM({name}) AS {name}" for name in COUNT_FIELDS)
     sql = (
         "SELECT GROUPING(owner_id, source_id, period) AS g, owner_id, source_id, period, "  # noqa: S608

@@ -1,5 +1,6 @@
 """The trigger-kept summary equals a live count of the leads, after any sequence of writes:
-services (create, status, owner), bulk QuerySet updates and deletes (hypothesis)."""
+services (create, status, owner), bulk QuerySet updates and deletes (hypothesis). The
+weekly and monthly rows equal the live days summed by week (from Monday) and by month."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from crm.dashboards.models import (
     COUNT_FIELDS,
     RESPONSE_BUCKETS,
     LeadDay,
+    LeadPeriod,
     LeadReasonDay,
     OpenLeads,
 )
@@ -86,6 +88,20 @@ def live(leads: list[Lead]) -> tuple[dict[Any, dict[str, int]], dict[Any, int], 
     return days, reasons, {k: tuple(v) for k, v in opened.items()}
 
 
+def by_period(days: dict[Any, dict[str, int]]) -> dict[Any, dict[str, int]]:
+    periods: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (day, *key), row in days.items():
+        for grain, start in (
+            ("week", day - timedelta(days=day.weekday())),
+            ("month", day.replace(day=1)),
+        ):
+            for name, value in row.items():
+                periods[(grain, start, *key)][name] += value
+    return {
+        k: {n: v for n, v in row.items() if v} for k, row in periods.items() if any(row.values())
+    }
+
+
 def stored() -> tuple[dict[Any, dict[str, int]], dict[Any, int], dict[Any, Any]]:
     days = {}
     for row in LeadDay.objects.all():
@@ -101,6 +117,15 @@ def stored() -> tuple[dict[Any, dict[str, int]], dict[Any, int], dict[Any, Any]]
         for r in OpenLeads.objects.exclude(leads=0, no_action=0, waiting=0)
     }
     return days, reasons, opened
+
+
+def stored_periods() -> dict[Any, dict[str, int]]:
+    periods = {}
+    for row in LeadPeriod.objects.all():
+        values = {name: getattr(row, name) for name in COUNT_FIELDS if getattr(row, name)}
+        if values:
+            periods[(row.grain, row.start, row.team_id, row.owner_id, row.source_id)] = values
+    return periods
 
 
 @settings(
@@ -175,6 +200,7 @@ def run(steps: list[tuple[Any, ...]], people: list[Any], sources: list[Any], rea
             }
             assert got[1] == {k: v for k, v in expected[1].items() if v}
             assert got[2] == {k: v for k, v in expected[2].items() if any(v)}
+            assert stored_periods() == by_period(expected[0])
             raise Rollback
     except Rollback:
         pass

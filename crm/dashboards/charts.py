@@ -1,18 +1,24 @@
-"""Geometry for the dashboard's small server-rendered SVG charts (no JavaScript, no CDN).
+"""The dashboard's small server-rendered SVG charts (no JavaScript, no CDN).
 
-The templates draw what these return; each chart sits beside the table of its numbers
-(``crm.dashboards.tables``), which is what a screen reader reads (the SVG is hidden)."""
+Each chart sits beside the table of its numbers (``crm.dashboards.tables``), which is what
+a screen reader reads: the SVG is one labelled image. The SVG is written here, not in a
+template: a year of weekly columns is 500 rectangles, and a template would also pass every
+coordinate through the locale's number format (a decimal comma breaks an SVG)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
 # A palette that stays apart for colour-blind readers (Okabe–Ito).
 COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
 BAR = 22
 LABEL_WIDTH = 140
 WIDTH = 480
+BASE = 180  # the columns' baseline
 
 
 @dataclass(frozen=True)
@@ -30,13 +36,49 @@ class HBars:
     height: int
     label_width: int = LABEL_WIDTH
     width: int = WIDTH
+    title: str = ""  # what the image is called for a screen reader
 
     @property
     def is_empty(self) -> bool:
         return not any(bar.width for bar in self.bars)
 
+    @property
+    def svg(self) -> SafeString:
+        bars = format_html_join(
+            "\n",
+            '<text x="{}" y="{}" text-anchor="end" font-size="12" fill="currentColor">{}</text>'
+            '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}: {}</title></rect>'
+            '<text x="{}" y="{}" font-size="12" fill="currentColor">{}</text>',
+            (
+                (
+                    self.label_width - 6,
+                    bar.y + 15,
+                    bar.label,
+                    self.label_width,
+                    bar.y,
+                    bar.width,
+                    BAR,
+                    COLOURS[0],
+                    bar.label,
+                    bar.text,
+                    bar.text_x,
+                    bar.y + 15,
+                    bar.text,
+                )
+                for bar in self.bars
+            ),
+        )
+        return format_html(
+            '<svg class="w-100 mb-2" viewBox="0 0 {} {}" role="img" '
+            'aria-label="{}: chart of the table below" focusable="false">{}</svg>',
+            self.width,
+            self.height,
+            self.title,
+            bars,
+        )
 
-def hbars(rows: list[tuple[str, float | None, str]]) -> HBars:
+
+def hbars(title: str, rows: list[tuple[str, float | None, str]]) -> HBars:
     """One horizontal bar per (label, value, text), scaled to the largest value."""
     top = max((value or 0 for _, value, _ in rows), default=0)
     room = WIDTH - LABEL_WIDTH - 70
@@ -44,7 +86,7 @@ def hbars(rows: list[tuple[str, float | None, str]]) -> HBars:
     for i, (label, value, text) in enumerate(rows):
         width = room * (value or 0) / top if top else 0.0
         bars.append(Bar(label[:22], text, i * (BAR + 6), round(width, 1), LABEL_WIDTH + width + 4))
-    return HBars(bars, max(len(rows) * (BAR + 6), BAR))
+    return HBars(bars, max(len(rows) * (BAR + 6), BAR), title=title)
 
 
 @dataclass(frozen=True)
@@ -64,20 +106,49 @@ class Columns:
     column_width: float
     height: int = 200
     width: int = WIDTH
+    title: str = ""
 
     @property
     def is_empty(self) -> bool:
         return not self.segments
 
+    @property
+    def svg(self) -> SafeString:
+        segments = format_html_join(
+            "",
+            '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
+            ((s.x, s.y, self.column_width, s.height, s.colour, s.title) for s in self.segments),
+        )
+        labels = format_html_join(
+            "",
+            '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="currentColor">{}</text>',
+            ((x, self.height - 4, text) for x, text in self.labels),
+        )
+        return format_html(
+            '<svg class="w-100 mb-1" viewBox="0 0 {} {}" role="img" '
+            'aria-label="{}: chart of the table below" focusable="false">'
+            '<line x1="0" y1="{}" x2="{}" y2="{}" stroke="currentColor" stroke-width="1"/>'
+            "{}{}</svg>",
+            self.width,
+            self.height + 20,
+            self.title,
+            BASE,
+            self.width,
+            BASE,
+            segments,
+            labels,
+        )
+
 
 def stacked_columns(
+    title: str,
     periods: list[date],
     series: list[tuple[int | None, str]],
     values: dict[tuple[date, int | None], int],
     label: str = "%d %b",
 ) -> Columns:
     """One column per period, stacked by series (e.g. source)."""
-    height, base = 200, 180
+    height, base = 200, BASE
     totals = [sum(values.get((p, s), 0) for s, _ in series) for p in periods]
     top = max(totals, default=0)
     step = WIDTH / max(len(periods), 1)
@@ -102,4 +173,4 @@ def stacked_columns(
         if i % every == 0:
             labels.append((round(i * step + width / 2, 1), period.strftime(label)))
     legend = [(colour_of[sid], name) for sid, name in series]
-    return Columns(segments, labels, legend, round(width, 1), height)
+    return Columns(segments, labels, legend, round(width, 1), height, title=title)

@@ -3,13 +3,16 @@ and where every number links (the filtered list behind it, with the same count).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from crm.dashboards.deals import DealFigures
 from crm.dashboards.selectors import Counts, LeadFigures, Selection
@@ -33,6 +36,34 @@ class Table:
     columns: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
     note: str = ""
+
+    @property
+    def body(self) -> SafeString:
+        """The rows as HTML: the first cell heads its row, a number with a list behind it
+        links there. Built here rather than cell by cell in the template: a year's tables
+        hold 1,400 cells, and the template engine took 30 ms over them."""
+        if not self.rows:
+            return format_html(
+                '<tr><td colspan="{}" class="text-body-secondary">Nothing in this range.</td></tr>',
+                len(self.columns),
+            )
+        return format_html_join("\n", "<tr>{}</tr>", ((_cells(row),) for row in self.rows))
+
+
+def _cells(row: list[Cell]) -> SafeString:
+    head, *rest = row
+    return format_html(
+        '<th scope="row">{}</th>{}',
+        head,
+        format_html_join(
+            "",
+            '<td class="text-end">{}</td>',
+            (
+                (format_html('<a href="{}">{}</a>', cell.href, cell) if cell.href else cell,)
+                for cell in rest
+            ),
+        ),
+    )
 
 
 def percent(value: float | None) -> str:
@@ -63,6 +94,16 @@ class Links:
     def __init__(self, sel: Selection, user_id: int) -> None:
         self.sel = sel
         self.user_id = user_id
+        # Looked up once: a year's page makes 700 links.
+        self.lead_list = reverse("leads:list")
+        self.deal_list = reverse("deals:list")
+        self.task_list = reverse("tasks:list")
+
+    def within(self, sel: Selection) -> Links:
+        """The same links for another selection (one period of the page's range)."""
+        other = copy.copy(self)
+        other.sel = sel
+        return other
 
     def _owner(self, owner_id: int | None) -> str | None:
         if owner_id is None:
@@ -91,7 +132,7 @@ class Links:
         for key, value in extra.items():
             for one in value if isinstance(value, list) else [value]:
                 params.append((key, str(one)))
-        return f"{reverse('leads:list')}?{urlencode(params)}"
+        return f"{self.lead_list}?{urlencode(params)}"
 
     def current(self, *, owner: int | None, **extra: Any) -> str:
         """Lead list of the current state (no date range)."""
@@ -103,11 +144,11 @@ class Links:
         if sel.source_id is not None:
             params.append(("source", str(sel.source_id)))
         params += [(k, str(v)) for k, v in extra.items()]
-        return f"{reverse('leads:list')}?{urlencode(params)}"
+        return f"{self.lead_list}?{urlencode(params)}"
 
     def tasks(self, *, owner: int | None) -> str:
         who = "me" if owner == self.user_id else str(owner)
-        return f"{reverse('tasks:list')}?{urlencode({'show': 'overdue', 'who': who})}"
+        return f"{self.task_list}?{urlencode({'show': 'overdue', 'who': who})}"
 
     def deals(
         self, *, owner: Any = "sel", source: Any = "sel", closed: bool = True, **extra: Any
@@ -125,7 +166,7 @@ class Links:
         if source_id is not None:
             params.append(("source", str(source_id)))
         params += [(k, str(v)) for k, v in extra.items()]
-        return f"{reverse('deals:list')}?{urlencode(params)}"
+        return f"{self.deal_list}?{urlencode(params)}"
 
 
 def _source_arg(pk: int | None) -> Any:
@@ -275,24 +316,13 @@ def _period_label(period: date, kind: str) -> str:
 
 
 def _period_link(links: Links, period: date, sel: Selection, source: int | None) -> str:
-    from crm.dashboards.selectors import Selection as Sel
-
-    end = _period_end(period, sel.period)
-    narrowed = Sel(
-        start=max(period, sel.start),
-        end=min(end, sel.end),
-        preset=sel.preset,
-        period=sel.period,
-        team_id=sel.team_id,
-        owner_id=sel.owner_id,
-        source_id=sel.source_id,
+    narrowed = replace(
+        sel, start=max(period, sel.start), end=min(_period_end(period, sel.period), sel.end)
     )
-    return Links(narrowed, links.user_id).leads(source=_source_arg(source))
+    return links.within(narrowed).leads(source=_source_arg(source))
 
 
 def _period_end(period: date, kind: str) -> date:
-    from datetime import timedelta
-
     if kind == "week":
         return period + timedelta(days=6)
     nxt = date(period.year + (period.month == 12), period.month % 12 + 1, 1)

@@ -77,26 +77,35 @@ def _charts(leads: Any, deals: Any, sel: Any) -> dict[str, Any]:
     series = [(row.id, row.label) for row in leads.volume_sources]
     return {
         "volume": charts.stacked_columns(
-            leads.periods, series, leads.volume, "%b %Y" if sel.period == "month" else "%d %b"
+            "Lead volume",
+            leads.periods,
+            series,
+            leads.volume,
+            "%b %Y" if sel.period == "month" else "%d %b",
         ),
         "funnel": charts.hbars(
+            "Funnel",
             [
                 ("Created", t.leads, str(t.leads)),
                 ("Contacted", t.reached_contacted, str(t.reached_contacted)),
                 ("Qualified", t.reached_qualified, str(t.reached_qualified)),
                 ("Converted", t.s_converted, str(t.s_converted)),
-            ]
+            ],
         ),
         "conversion": charts.hbars(
+            "Conversion rate per rep",
             [
                 (r.label, r.counts.conversion_rate, _pct(r.counts.conversion_rate))
                 for r in leads.by_owner
-            ]
+            ],
         ),
         "within": charts.hbars(
-            [(r.label, r.counts.within_share, _pct(r.counts.within_share)) for r in leads.by_owner]
+            "Share answered within the response target",
+            [(r.label, r.counts.within_share, _pct(r.counts.within_share)) for r in leads.by_owner],
         ),
-        "win": charts.hbars([(r.label, r.rate, _pct(r.rate)) for r in deals.win_rate_by_owner]),
+        "win": charts.hbars(
+            "Win rate per rep", [(r.label, r.rate, _pct(r.rate)) for r in deals.win_rate_by_owner]
+        ),
     }
 
 

@@ -178,6 +178,39 @@ class LeadReasonDay(models.Model):
         return f"{self.day}: {self.leads} {self.status}"
 
 
+class LeadReasonMonth(models.Model):
+    """``LeadReasonDay`` summed by month (the first of the month, local), kept by the same
+    triggers: lost and unqualified leads are sparse, one day row per lead or nearly, so a
+    year of every team reads 31,000 month rows and its ragged ends instead of 123,000."""
+
+    month = models.DateField()
+    team = models.ForeignKey(Team, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False
+    )
+    source = models.ForeignKey(Source, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
+    status = models.CharField(max_length=20)
+    lost_reason = models.ForeignKey(
+        LostReason, null=True, on_delete=models.DO_NOTHING, db_constraint=False
+    )
+    leads = models.IntegerField(default=0)
+
+    objects = SummaryQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "team", "owner", "source", "status", "lost_reason"],
+                name="leadreasonmonth_key",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["team", "month"], name="leadreasonmonth_team_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%b %Y}: {self.leads} {self.status}"
+
+
 class OpenLeads(models.Model):
     """Open leads now, by team × owner × source, for the dashboard's "needs attention"
     counts: those without a next action, and those still waiting for a first contact by

@@ -10,7 +10,7 @@ not grow with the number of reps, sources or days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from crm.dashboards.models import (
     LeadDay,
     LeadPeriod,
     LeadReasonDay,
+    LeadReasonMonth,
     OpenLeads,
 )
 from crm.followups.models import Task
@@ -203,6 +204,36 @@ def _grouped(user: User, sel: Selection) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def reason_counts(user: User, sel: Selection) -> list[dict[str, Any]]:
+    """Lost and unqualified leads of the range per (status, reason), most first: whole
+    months from ``LeadReasonMonth``, the days around them from ``LeadReasonDay``."""
+    first, stop = whole_periods(replace(sel, period="month"))
+    days = narrow(
+        LeadReasonDay.objects.visible_to(user)
+        .filter(day__gte=sel.start, day__lte=sel.end)
+        .exclude(day__gte=first, day__lt=stop),
+        sel,
+    )
+    months = narrow(
+        LeadReasonMonth.objects.visible_to(user).filter(month__gte=first, month__lt=stop), sel
+    )
+    columns = ("status", "lost_reason_id", "leads")
+    inner, params = (
+        days.values(*columns).union(months.values(*columns), all=True).query.sql_with_params()
+    )
+    sql = (
+        "SELECT status, lost_reason_id, SUM(leads) AS n FROM ("  # noqa: S608
+        f"{inner}) AS r GROUP BY status, lost_reason_id HAVING SUM(leads) > 0 "
+        "ORDER BY status, n DESC, lost_reason_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            {"status": status, "lost_reason_id": reason, "n": n}
+            for status, reason, n in cursor.fetchall()
+        ]
+
+
 def lead_figures(user: User, sel: Selection, choices: Choices) -> LeadFigures:
     owners = dict(choices.owners)
     sources = dict(choices.sources)
@@ -236,14 +267,7 @@ def lead_figures(user: User, sel: Selection, choices: Choices) -> LeadFigures:
             else "No reason",
             r["n"],
         )
-        for r in narrow(
-            LeadReasonDay.objects.visible_to(user).filter(day__gte=sel.start, day__lte=sel.end),
-            sel,
-        )
-        .values("status", "lost_reason_id")
-        .annotate(n=Sum("leads"))
-        .filter(n__gt=0)
-        .order_by("status", "-n", "lost_reason_id")
+        for r in reason_counts(user, sel)
     ]
     return LeadFigures(
         total=total,

@@ -132,6 +132,15 @@ def _upserts(source: str, tz: str) -> str:
     GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (day, team_id, owner_id, source_id, status, lost_reason_id)
     DO UPDATE SET leads = s.leads + EXCLUDED.leads;
+    INSERT INTO dashboards_leadreasonmonth AS s
+        (month, team_id, owner_id, source_id, status, lost_reason_id, leads)
+    SELECT date_trunc('month', created_at AT TIME ZONE '{tz}')::date, team_id, owner_id,
+        source_id, status, lost_reason_id, SUM(sign)
+    FROM {source}
+    WHERE merged_into_id IS NULL AND status IN ('lost', 'unqualified')
+    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (month, team_id, owner_id, source_id, status, lost_reason_id)
+    DO UPDATE SET leads = s.leads + EXCLUDED.leads;
     INSERT INTO dashboards_openleads AS s
         (team_id, owner_id, source_id, wait_month, leads, no_action, waiting)
     SELECT team_id, owner_id, source_id,
@@ -218,11 +227,12 @@ def summary_rebuild() -> dict[str, Any]:
         cursor.execute("DELETE FROM dashboards_leadreasonday")
         cursor.execute("DELETE FROM dashboards_openleads")
         cursor.execute("DELETE FROM dashboards_leadperiod")
+        cursor.execute("DELETE FROM dashboards_leadreasonmonth")
         cursor.execute(_upserts(f"(SELECT 1 AS sign, * FROM {LEADS}) AS d", tz))
         # Fresh statistics: without them the planner guesses a few rows, sorts 80k on disk.
         cursor.execute(
             "ANALYZE dashboards_leadday, dashboards_leadperiod, dashboards_leadreasonday, "
-            "dashboards_openleads"
+            "dashboards_leadreasonmonth, dashboards_openleads"
         )
         cursor.execute("SELECT COUNT(*) FROM dashboards_leadday")
         days = cursor.fetchone()[0]

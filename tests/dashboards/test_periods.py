@@ -1,5 +1,6 @@
-"""A range's whole weeks or months are read from ``LeadPeriod`` and its ragged ends from
-``LeadDay``: whatever the range, the figures equal those summed from the days alone."""
+"""A range's whole weeks or months are read from ``LeadPeriod`` (its lost reasons' whole
+months from ``LeadReasonMonth``) and its ragged ends from the day tables: whatever the
+range, the figures equal those summed from the days alone."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 from django.db.models import Sum
 
 from accounts.models import User
-from crm.dashboards.models import COUNT_FIELDS, LeadDay
+from crm.dashboards.models import COUNT_FIELDS, LeadDay, LeadReasonDay
 from crm.dashboards.selectors import Selection, lead_figures, whole_periods
-from leads.models import Source
+from leads.models import LostReason, Source
 from leads.selectors import choices_for
 from tests.dashboards.conftest import at, stamp
 from tests.factories import make_lead
@@ -58,14 +59,16 @@ def from_days(user: User, sel: Selection) -> tuple[dict[str, int], dict[Any, int
 
 
 def test_figures_equal_the_days_summed_whatever_the_range(
-    manager: User, rep: User, rep_b: User, web: Source, referral: Source
+    manager: User, rep: User, rep_b: User, web: Source, referral: Source, reason: LostReason
 ) -> None:
     # Leads on every third day from early October to mid-December, two reps, two sources.
     for i in range(25):
         day = date(2026, 10, 1) + timedelta(days=3 * i)
         owner = rep if i % 2 else rep_b
         lead = make_lead(owner, owner=owner, source=web if i % 3 else referral)
-        stamp(lead, created_at=at(day.day, day.month), status="contacted" if i % 4 else "new")
+        status = ["new", "contacted", "lost", "unqualified"][i % 4]
+        stamp(lead, created_at=at(day.day, day.month), status=status,
+              lost_reason=reason if status in ("lost", "unqualified") else None)  # fmt: skip
     choices = choices_for(manager)
     ranges = [
         (date(2026, 10, 1), date(2026, 12, 15)),
@@ -84,4 +87,19 @@ def test_figures_equal_the_days_summed_whatever_the_range(
                 assert {k: v or 0 for k, v in got.total.values.items()} == total, case
                 assert {r.id: r.counts.leads for r in got.by_owner} == per_owner, case
                 assert got.volume == volume, case
+                reasons = (
+                    LeadReasonDay.objects.filter(day__gte=start, day__lte=end)
+                    .filter(**({"owner_id": owner_id} if owner_id else {}))
+                    .values_list("status", "lost_reason_id")
+                    .annotate(n=Sum("leads"))
+                    .filter(n__gt=0)
+                )
+                assert {(r.status, r.id): r.count for r in got.reasons} == {
+                    (status, lost): n for status, lost, n in reasons
+                }, case
                 assert got.total.leads > 0 or start == date(2026, 11, 4), case
+    whole = Selection(date(2026, 10, 1), date(2026, 12, 15), "custom", "month", None, None, None)
+    assert {r.status for r in lead_figures(manager, whole, choices).reasons} == {
+        "lost",
+        "unqualified",
+    }

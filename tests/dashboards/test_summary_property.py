@@ -1,6 +1,7 @@
 """The trigger-kept summary equals a live count of the leads, after any sequence of writes:
 services (create, status, owner), bulk QuerySet updates and deletes (hypothesis). The
-weekly and monthly rows equal the live days summed by week (from Monday) and by month."""
+weekly and monthly rows equal the live days summed by week (from Monday) and by month,
+and so do the lost reasons' monthly rows."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from crm.dashboards.models import (
     LeadDay,
     LeadPeriod,
     LeadReasonDay,
+    LeadReasonMonth,
     OpenLeads,
 )
 from leads import services as lead_services
@@ -119,6 +121,20 @@ def stored() -> tuple[dict[Any, dict[str, int]], dict[Any, int], dict[Any, Any]]
     return days, reasons, opened
 
 
+def reasons_by_month(reasons: dict[Any, int]) -> dict[Any, int]:
+    months: dict[Any, int] = defaultdict(int)
+    for (day, *key), n in reasons.items():
+        months[(day.replace(day=1), *key)] += n
+    return {k: v for k, v in months.items() if v}
+
+
+def stored_reason_months() -> dict[Any, int]:
+    return {
+        (r.month, r.team_id, r.owner_id, r.source_id, r.status, r.lost_reason_id): r.leads
+        for r in LeadReasonMonth.objects.exclude(leads=0)
+    }
+
+
 def stored_periods() -> dict[Any, dict[str, int]]:
     periods = {}
     for row in LeadPeriod.objects.all():
@@ -201,6 +217,7 @@ def run(steps: list[tuple[Any, ...]], people: list[Any], sources: list[Any], rea
             assert got[1] == {k: v for k, v in expected[1].items() if v}
             assert got[2] == {k: v for k, v in expected[2].items() if any(v)}
             assert stored_periods() == by_period(expected[0])
+            assert stored_reason_months() == reasons_by_month(expected[1])
             raise Rollback
     except Rollback:
         pass

@@ -14,6 +14,7 @@ from typing import Any
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from kombu import Exchange, Queue
 
 from crm import localdb
 
@@ -178,6 +179,18 @@ CELERY_TASK_ROUTES = {
     "*.tasks.import*": {"queue": "imports"},
 }
 CELERY_QUEUE_NAMES = ["default", "reminders", "imports"]
+
+
+def celery_queues(names: list[str]) -> list[Queue]:
+    """Every routed queue, declared: a plain ``celery -A crm worker`` then consumes them all
+    (undeclared, it listens to the default queue only and reminders wait forever), and
+    ``-Q reminders`` picks one. Each has its own direct exchange and key, as Celery makes
+    for a queue it creates on the fly: sharing the default exchange and an empty key would
+    hand every message to every queue."""
+    return [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in names]
+
+
+CELERY_TASK_QUEUES = celery_queues(CELERY_QUEUE_NAMES)
 # Beat only enqueues these scans; what is due lives in the database, so a scan that runs
 # twice (two beats) or late (beat restarted) finds the same rows and sends nothing twice.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {

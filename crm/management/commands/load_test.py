@@ -37,6 +37,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 
 from accounts.models import User
 from accounts.roles import Role
@@ -253,6 +254,19 @@ def session_cookie(user: User) -> str:
     return str(session.session_key)
 
 
+def replica_statements() -> dict[str, dict[str, int]]:
+    found = {}
+    for alias in settings.DATABASE_REPLICAS:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                "SELECT xact_commit + xact_rollback, tup_returned + tup_fetched"
+                " FROM pg_stat_database WHERE datname = current_database()"
+            )
+            transactions, rows = cursor.fetchone()
+        found[alias] = {"transactions": int(transactions), "rows": int(rows)}
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -366,6 +380,7 @@ class Command(BaseCommand):
         csrf = secrets.token_hex(16)  # an unmasked CSRF secret is a valid token too
         cookies = [(f"sessionid={session_cookie(u)}; csrftoken={csrf}") for u in reps]
         manager_cookies = [(f"sessionid={session_cookie(u)}; csrftoken={csrf}") for u in managers]
+        replicas_before = replica_statements()
         if options["url"]:
             summary = self.run(
                 options["url"],
@@ -397,6 +412,11 @@ class Command(BaseCommand):
                     slug,
                 )
         summary["users"] = {"reps": n_reps, "managers": n_managers, "visitors": n_visitors}
+        # What each replica served meanwhile (its own statistics): the router sent reads there.
+        summary["replicas"] = {
+            alias: {key: after[key] - replicas_before[alias][key] for key in after}
+            for alias, after in replica_statements().items()
+        }
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
             return
@@ -405,6 +425,10 @@ class Command(BaseCommand):
             f"{summary['requests']} requests in {summary['seconds']} s: {rate} req/s, "
             f"{errors} errors ({n_reps} reps, {n_managers} managers, {n_visitors} visitors)"
         )
+        for alias, served in summary["replicas"].items():
+            self.stdout.write(
+                f"{alias} served {served['transactions']} transactions, {served['rows']} rows"
+            )
         self.stdout.write(
             f"{'page':<16}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import random
 import re
@@ -362,6 +363,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
         active = User.objects.filter(is_active=True, is_superuser=False)
         reps = list(active.filter(groups__name=Role.REP.value, leads__isnull=False).distinct()[:50])
         managers = list(active.filter(groups__name=Role.MANAGER.value)[:10])

@@ -112,3 +112,11 @@ PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 def formatter(kind: str) -> logging.Formatter:
     return JsonFormatter() if kind == "json" else logging.Formatter(PLAIN_FORMAT)
+
+
+def tag_sentry_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Sentry's ``before_send``: the event carries the request id its log lines carry."""
+    request_id = current_request_id()
+    if request_id:
+        event.setdefault("tags", {})["request_id"] = request_id
+    return event

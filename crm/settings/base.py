@@ -396,6 +396,22 @@ LOGGING: dict[str, Any] = {
 # (Authorization: Bearer …); without one the endpoint answers 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
+# Errors to Sentry when SENTRY_DSN is set (Django and Celery are hooked in by the SDK),
+# tagged with the request id of crm/logs.py; no personal data unless asked.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from crm.logs import tag_sentry_event
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        send_default_pii=env_bool("SENTRY_SEND_DEFAULT_PII", False),
+        before_send=lambda event, hint: tag_sentry_event(event),
+    )
+
 # --- CRM ----------------------------------------------------------------------------------
 # Region used to read phone numbers typed without a country code (ISO 3166 code).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")

@@ -176,3 +176,69 @@ def test_the_task_a_request_enqueued_logs_under_the_requests_id(
     assert line["task_name"] == "accounts.tasks.send_invitation"
     assert line["level"] == "INFO"
     assert User.objects.get(email="traced.invitee@example.com").invitation_sent_at is not None
+
+
+# --- Sentry -------------------------------------------------------------------------------------
+
+
+def test_with_sentry_dsn_an_error_reaches_sentry_tagged_with_the_request_id(
+    tmp_path: Path,
+) -> None:
+    """A stand-in Sentry (an HTTP server on loopback) receives what the SDK, set up by the
+    settings from SENTRY_DSN, sends for an exception raised under a request id."""
+    import gzip
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from django.conf import settings
+
+    received: list[bytes] = []
+
+    class Sentry(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            received.append(body)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Sentry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = (
+        "import django, sentry_sdk; django.setup()\n"
+        "from crm import logs\n"
+        "logs.bind_request_id('req-sentry-0007')\n"
+        "try:\n    1 / 0\nexcept ZeroDivisionError:\n    sentry_sdk.capture_exception()\n"
+        "sentry_sdk.flush(5)\n"
+    )
+    try:
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={
+                "PATH": "/usr/bin:/bin",
+                "DJANGO_SETTINGS_MODULE": "crm.settings.test",
+                "DATABASE_URL": "postgresql://unused@127.0.0.1:9/unused",
+                "SENTRY_DSN": f"http://publickey@127.0.0.1:{server.server_port}/42",
+            },
+            cwd=settings.BASE_DIR,
+            check=True,
+            timeout=60,
+        )
+    finally:
+        server.shutdown()
+    events = [
+        json.loads(line)
+        for body in received
+        for line in body.splitlines()
+        if line.startswith(b"{") and b'"exception"' in line
+    ]
+    assert len(events) == 1, received
+    [event] = events
+    assert event["tags"]["request_id"] == "req-sentry-0007"
+    assert event["exception"]["values"][-1]["type"] == "ZeroDivisionError"

@@ -19,12 +19,15 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery._state import get_current_task
 from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 HEADER = "X-Request-ID"
 TASK_HEADER = "crm_request_id"
@@ -114,7 +117,7 @@ def formatter(kind: str) -> logging.Formatter:
     return JsonFormatter() if kind == "json" else logging.Formatter(PLAIN_FORMAT)
 
 
-def tag_sentry_event(event: dict[str, Any]) -> dict[str, Any]:
+def tag_sentry_event(event: Event, hint: Hint) -> Event | None:
     """Sentry's ``before_send``: the event carries the request id its log lines carry."""
     request_id = current_request_id()
     if request_id:

@@ -409,7 +409,7 @@ if SENTRY_DSN:
         environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
         traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
         send_default_pii=env_bool("SENTRY_SEND_DEFAULT_PII", False),
-        before_send=lambda event, hint: tag_sentry_event(event),
+        before_send=tag_sentry_event,
     )
 
 # --- CRM ----------------------------------------------------------------------------------

@@ -90,7 +90,9 @@ class ReplicaState:
             state = "ok"
         body: dict[str, Any] = {"state": state}
         if self.lag_seconds is not None:
-            body["lag_seconds"] = round(self.lag_seconds, 3)
+            # Infinity is no JSON number: unknown (never replayed a commit) is null.
+            finite = self.lag_seconds != float("inf")
+            body["lag_seconds"] = round(self.lag_seconds, 3) if finite else None
         if self.error:
             body["error"] = self.error
         return body
@@ -127,7 +129,9 @@ def check_replica(alias: str) -> ReplicaState:
         with contextlib.suppress(DatabaseError):
             connection.close()
         return ReplicaState(alias, usable=False, error=error.__class__.__name__)
-    # Never having replayed a commit while behind counts as infinitely behind.
+    # Never having replayed a commit while behind counts as infinitely behind. Cautious on
+    # a quiet primary: its first write after a pause counts the whole pause until the
+    # replica replays it (the reads go to the primary meanwhile, never to stale data).
     behind = float(age) if age is not None else float("inf")
     lag = 0.0 if not in_recovery or caught_up else behind
     return ReplicaState(

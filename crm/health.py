@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -46,3 +48,15 @@ def check_cache() -> str | None:
     except Exception as exc:
         return exc.__class__.__name__
     return None
+
+
+def check_replicas() -> dict[str, dict[str, Any]]:
+    """Each read replica's state, looked at now: ``ok``, ``lagging`` or ``down``."""
+    from crm import db_router
+
+    states = {}
+    for alias in db_router.replica_aliases():
+        state = db_router.check_replica(alias)
+        db_router.remember(state)
+        states[alias] = state.describe()
+    return states

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from crm import views
+from crm.metrics import views as metrics_views
 
 admin.site.site_header = "CRM administration"
 admin.site.site_title = "CRM admin"
@@ -16,6 +17,7 @@ notification_urls = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("leads/import/", include("leads.imports.urls")),
     path("leads/", include("leads.urls")),

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -26,10 +28,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "cache": health.check_cache(),
     }
     healthy = all(error is None for error in checks.values())
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if healthy else "unavailable",
         "checks": {name: error or "ok" for name, error in checks.items()},
     }
+    if replicas := health.check_replicas():
+        # A replica down or lagging is skipped (the primary serves its reads): reported,
+        # but the process stays healthy.
+        body["replicas"] = replicas
     return JsonResponse(body, status=200 if healthy else 503)
 
 

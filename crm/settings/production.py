@@ -20,3 +20,7 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
+
+# Log lines as JSON objects, for a log collector (LOG_FORMAT=plain for people).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "plain"  # noqa: F405

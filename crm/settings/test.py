@@ -31,4 +31,5 @@ if XDIST_WORKER:
         for pattern, route in CELERY_TASK_ROUTES.items()  # noqa: F405
     }
     CELERY_QUEUE_NAMES = [f"{name}-{XDIST_WORKER}" for name in CELERY_QUEUE_NAMES]  # noqa: F405
+    CELERY_TASK_QUEUES = celery_queues(CELERY_QUEUE_NAMES)  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = f"crm-{XDIST_WORKER}"  # noqa: F405

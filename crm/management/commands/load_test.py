@@ -28,6 +28,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -484,5 +485,8 @@ class Command(BaseCommand):
                 await asyncio.gather(*loops)
                 return time.monotonic() - started
 
-        elapsed = asyncio.run(main())
+        # Its own thread, so its own event loop: the caller's thread may be running one
+        # already (a test process that also drives Playwright's sync API).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            elapsed = pool.submit(asyncio.run, main()).result()
         return results.summary(elapsed)

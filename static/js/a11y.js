@@ -141,6 +141,15 @@
       return;
     }
     var message = document.querySelector("#main .messages");
+    // Sent back to one element (the board's moved card): focus it, and read the message.
+    var target = window.location.hash.length > 1 ?
+      document.getElementById(decodeURIComponent(window.location.hash.slice(1))) : null;
+    if (target && target.closest("#main") && focusTo(target)) {
+      if (message) {
+        announce(message);
+      }
+      return;
+    }
     if (message) {
       focusTo(message);
     }

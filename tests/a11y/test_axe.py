@@ -12,7 +12,7 @@ import pytest
 
 from accounts.models import User
 from crm.followups.models import Task
-from deals.models import Deal
+from deals.models import Deal, Stage
 from leads.models import Lead
 from leads.webforms.models import WebForm
 from tests.a11y.conftest import WIDTHS, sign_in
@@ -64,15 +64,28 @@ def _pages(user: User) -> list[str]:
         pages.append(f"/deals/companies/{deal.company_id}/")
     if qualified:
         pages += [f"/leads/{qualified.pk}/", f"/leads/{qualified.pk}/convert/"]
+    for status in (Lead.Status.CONVERTED, Lead.Status.LOST):
+        closed = leads.filter(status=status).first()
+        if closed:
+            pages.append(f"/leads/{closed.pk}/")
+    won = Deal.objects.visible_to(user).filter(stage__kind=Stage.Kind.WON).order_by("pk").first()
+    if won:
+        pages.append(f"/deals/{won.pk}/")
+    pages += [f"/deals/{deal.pk}/email/", "/accounts/password_change/done/"]
     if user.has_perm("accounts.view_team") or user.has_perm("accounts.view_all"):
         pages += ["/leads/duplicates/", "/deals/contacts/duplicates/", "/leads/import/"]
+        two = ",".join(str(pk) for pk in leads.values_list("pk", flat=True)[:2])
+        pages.append(f"/leads/merge/?ids={two}")
+    if user.is_staff:
+        pages.append("/admin/")
     return pages
 
 
 def _visit(page: Any, base: str, path: str) -> None:
     response = page.goto(f"{base}{path}")
     assert response is not None
-    assert response.status == 200, f"{path} answered {response.status}"
+    # /leads/0/ is the not-found page, audited like any other.
+    assert response.status == (404 if path == "/leads/0/" else 200), f"{path}: {response.status}"
 
 
 def _states(page: Any, base: str, user: User, width: int, audit: Audit) -> list[str]:
@@ -109,16 +122,55 @@ def _states(page: Any, base: str, user: User, width: int, audit: Audit) -> list[
     found += audit(page, f"{at} /leads/ searched, nothing found (htmx)")
 
     _visit(page, base, "/tasks/")
+    rows = page.locator("#task-results tbody tr", has=page.get_by_role("button", name="Complete"))
+    if rows.count():  # the admin has no tasks of their own
+        row = page.locator(f"#{rows.first.get_attribute('id')}")
+        row.get_by_role("button", name="Complete").click()
+        row.get_by_role("button", name="Reopen").wait_for()
+        found += audit(page, f"{at} /tasks/ with a row completed (htmx)")
     page.get_by_role("navigation", name="Which tasks").get_by_role("link", name="Done").click()
     page.wait_for_url("**/tasks/?show=done")
     found += audit(page, f"{at} /tasks/ switched to Done (htmx)")
+
+    lead = Lead.objects.visible_to(user).filter(status=Lead.Status.NEW).order_by("pk").first()
+    _visit(page, base, f"/leads/{lead.pk}/")
+    panel = page.locator("#tasks-panel")
+    # Past the browser's own check of required fields, to the server's answer.
+    page.evaluate(
+        "document.querySelectorAll('#tasks-panel [required]').forEach(e => e.required = false)"
+    )
+    panel.get_by_role("button", name="Add task").click()
+    panel.locator(".is-invalid, [data-error-summary]").first.wait_for()
+    found += audit(page, f"{at} /leads/{lead.pk}/ with the task panel's errors (htmx)")
+
+    _visit(page, base, "/leads/0/")
+    found += audit(page, f"{at} /leads/0/ (not found)")
+    if user.has_perm("accounts.import_records"):
+        found += _import(page, base, at, audit)
     return found
+
+
+IMPORT_CSV = b"first_name,last_name,email,company\nAda,Lovelace,ada@engines.example,Engines\n"
+
+
+def _import(page: Any, base: str, at: str, audit: Audit) -> list[str]:
+    """The import pages: a file's column mapping, then its dry run's report."""
+    _visit(page, base, "/leads/import/")
+    page.get_by_label("CSV or Excel file").set_input_files(
+        files=[{"name": "leads.csv", "mimeType": "text/csv", "buffer": IMPORT_CSV}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url("**/leads/import/*/")
+    found = audit(page, f"{at} {page.url.removeprefix(base)} (mapping)")
+    page.get_by_role("button", name="3. Dry run").click()
+    page.wait_for_url("**#dry-run")
+    return found + audit(page, f"{at} {page.url.removeprefix(base)} (dry run report)")
 
 
 def _anonymous(page: Any, base: str, audit: Audit, width: int) -> list[str]:
     found: list[str] = []
     at = f"signed out {width}px"
-    for path in ["/accounts/login/", "/accounts/password_reset/"]:
+    for path in ["/accounts/login/", "/accounts/password_reset/", "/admin/login/"]:
         _visit(page, base, path)
         found += audit(page, f"{at} {path}")
 
@@ -137,6 +189,8 @@ def _anonymous(page: Any, base: str, audit: Audit, width: int) -> list[str]:
     page.get_by_role("button", name="Send").click()
     page.wait_for_load_state()
     found += audit(page, f"{at} {path} with errors")
+    _visit(page, base, f"{path}?embed=1")
+    found += audit(page, f"{at} {path}?embed=1")
     return found
 
 

@@ -135,3 +135,38 @@ def test_after_a_full_page_post_focus_is_on_the_confirmation(
     messages = page.locator("#main .messages")
     expect(messages).to_be_focused()
     expect(messages.get_by_role("alert")).to_contain_text("saved")
+
+
+# The focused element's outline against the first opaque background behind it.
+RING = """() => {
+  const el = document.activeElement, style = getComputedStyle(el);
+  const rgb = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let behind = el.parentElement;
+  while (behind && (rgb(getComputedStyle(behind).backgroundColor)[3] ?? 1) === 0) {
+    behind = behind.parentElement;
+  }
+  const bg = behind ? rgb(getComputedStyle(behind).backgroundColor) : [255, 255, 255];
+  const [a, b] = [lum(rgb(style.outlineColor)), lum(bg)].sort((x, y) => y - x);
+  return {style: style.outlineStyle, width: parseFloat(style.outlineWidth),
+          ratio: (a + 0.05) / (b + 0.05)};
+}"""
+
+
+def test_the_focus_ring_is_solid_and_3_to_1_on_the_page_and_in_the_dark_navbar(
+    live_server: Any, page: Any, rep: User, lead: Lead
+) -> None:
+    sign_in(page, live_server.url, rep)
+    page.goto(f"{live_server.url}/leads/{lead.pk}/")
+    page.keyboard.press("Tab")  # the skip link, then the navbar's links
+    page.keyboard.press("Tab")
+    in_navbar = page.evaluate(RING)
+    page.get_by_label("Note", exact=True).focus()
+    page.keyboard.press("Tab")
+    on_the_page = page.evaluate(RING)
+    for where, ring in {"navbar": in_navbar, "page": on_the_page}.items():
+        assert ring["style"] == "solid", (where, ring)
+        assert ring["width"] >= 2, (where, ring)
+        assert ring["ratio"] >= 3, (where, ring)

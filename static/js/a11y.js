@@ -4,8 +4,8 @@
 //   and its links move focus to the field they name;
 // - after a full-page post, focus goes to the confirmation at the top of the content;
 // - when htmx replaces the part of the page that held focus, focus goes to the same
-//   control in the new content (same id, link, button or menu), else to the region's
-//   heading or its first control — never back to <body>;
+//   control in the new content (same id, link, button or menu) or to its first field in
+//   error, else to the region's heading or its first control — never back to <body>;
 // - text marked data-announce in swapped content (result counts, confirmations, errors)
 //   is copied into the page's persistent live regions (#live-status, #live-alert), whose
 //   text changes in place, so screen readers read it.
@@ -110,7 +110,9 @@
   }
 
   var announceTimer = null;
-  function announce(root) {
+  // onlyChanges: for updates nobody asked for (polling, a count that loads by itself),
+  // which are read only when their words change.
+  function announce(root, onlyChanges) {
     var parts = { status: [], alert: [] };
     var marked = root.matches && root.matches("[data-announce]") ? [root] : [];
     marked = marked.concat(Array.prototype.slice.call(root.querySelectorAll("[data-announce]")));
@@ -118,9 +120,12 @@
       var kind = element.getAttribute("data-announce") === "alert" ? "alert" : "status";
       parts[kind].push(words(element));
     });
-    // Emptied first and filled a moment later, so the same words twice are read twice.
     ["status", "alert"].forEach(function (kind) {
       var region = document.getElementById("live-" + kind);
+      if (region && onlyChanges && region.textContent === parts[kind].join(" ")) {
+        parts[kind] = [];
+      }
+      // Emptied first and filled a moment later, so the same words twice are read twice.
       if (region && parts[kind].length) {
         region.textContent = "";
       }
@@ -172,12 +177,13 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
     var active = document.activeElement;
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
     pending = {
       targetId: target ? target.id : "",
       active: active,
       was: describe(active),
-      byUser: !(event.detail.requestConfig && event.detail.requestConfig.triggeringEvent &&
-        event.detail.requestConfig.triggeringEvent.type === "load")
+      // A click, a key, a submit; not htmx's own "load" or "every 1s" triggers.
+      byUser: Boolean(trigger && trigger.isTrusted)
     };
   });
 
@@ -191,19 +197,22 @@
     if (!region || !region.isConnected) {
       return;
     }
-    if (state.byUser) {
-      announce(region);
-    }
+    announce(region, !state.byUser);
     var summary = errorSummary(region);
-    if (summary) {
+    if (summary && state.byUser) {
       focusTo(summary);
       return;
     }
-    var focusLost = !state.active || !state.active.isConnected || document.activeElement === document.body;
-    if (!focusLost || !state.byUser) {
+    // Focus was in what got replaced (a user's click, or a polled region being worked in).
+    var focusLost = state.active && state.active !== document.body && !state.active.isConnected;
+    if (state.byUser && document.activeElement === document.body) {
+      focusLost = true;
+    }
+    if (!focusLost) {
       return;
     }
     var choices = [
+      state.byUser ? firstOf(region, ".is-invalid, [aria-invalid=true]") : null,
       sameControl(region, state.was),
       firstOf(region, "[data-focus-after-swap]"),
       firstOf(region, "h1, h2, h3, h4, h5, h6"),

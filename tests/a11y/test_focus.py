@@ -101,6 +101,27 @@ def test_adding_a_task_on_a_lead_keeps_focus_in_the_panel_and_announces_it(
     expect(panel.get_by_role("heading", name="Tasks")).to_be_focused()
 
 
+def test_a_task_refused_in_the_panel_puts_focus_on_the_field_to_fix(
+    live_server: Any, page: Any, rep: User, lead: Lead
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, live_server.url, rep)
+    page.goto(f"{live_server.url}/leads/{lead.pk}/")
+    panel = page.locator("#tasks-panel")
+    # Past the browser's own check of required fields, to the server's answer.
+    page.evaluate(
+        "document.querySelectorAll('#tasks-panel [required]').forEach(e => e.required = false)"
+    )
+    panel.get_by_label("New task").fill("Call back")
+    panel.get_by_label("Due").fill("")
+    panel.get_by_role("button", name="Add task").focus()
+    page.keyboard.press("Enter")
+    invalid = panel.locator(".is-invalid").first
+    expect(invalid).to_be_visible()
+    expect(invalid).to_be_focused()
+
+
 def test_a_search_announces_the_new_count_and_loading_is_not_left_in_the_tree(
     live_server: Any, page: Any, rep: User, lead: Lead
 ) -> None:

@@ -22,6 +22,11 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["first_name", "last_name", "timezone", "digest_enabled", "digest_hour"]
         labels = {"digest_enabled": "Email me a daily digest"}
+        # WCAG 1.3.5: browsers and assistive tools can fill in and mark the person's name.
+        widgets = {
+            "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
+            "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
+        }
         help_texts = {
             "digest_enabled": (
                 "Today's tasks, overdue ones, leads waiting on you and deals closing this "

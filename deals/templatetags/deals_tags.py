@@ -64,7 +64,8 @@ def board_cards(
                 f'<form method="post" action="{deals_url}{pk}/stage/" '
                 'class="d-flex flex-column gap-1 mt-1">'
                 f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
-                f'<input type="hidden" name="next" value="{_esc(here)}">'
+                # Back to this card: the page comes back with focus on it (board.js).
+                f'<input type="hidden" name="next" value="{_esc(here)}#deal-{pk}">'
                 f'<input type="hidden" name="version" value="{deal.version}">'
                 f'<label class="visually-hidden" for="move-stage-{pk}">Stage for {title}</label>'
                 f"{select('stage', card.move_choices, id=f'move-stage-{pk}')}"

@@ -276,7 +276,8 @@ def test_the_no_js_form_moves_a_card_and_comes_back_to_the_board(
     html = client.get(BOARD + "?owner=me").content.decode()
     form = re.search(rf'<form method="post" action="/deals/{deal.pk}/stage/".*?</form>', html, re.S)
     assert form is not None
-    assert 'name="next" value="/deals/board/?owner=me"' in form.group(0)
+    # Back to the board, at the card (which then has focus again: board.js).
+    assert f'name="next" value="/deals/board/?owner=me#deal-{deal.pk}"' in form.group(0)
     assert 'name="csrfmiddlewaretoken"' in form.group(0)
     assert f'<option value="{stages["Proposal sent"].pk}">Proposal sent</option>' in form.group(0)
     assert ">Meeting set</option>" not in form.group(0)  # where it already is

@@ -476,6 +476,7 @@ def test_a_broad_search_defers_its_count(manager: User, rep: User, rep_b: User) 
     assert "3+ leads, newest first" in html
     assert 'hx-get="/leads/count/?q=broadmatch"' in html
     count = client_for(manager).get(reverse("leads:count") + "?q=broadmatch").content.decode()
-    assert count.strip() == "<span>4 leads</span>"
+    assert count.strip() == "<span data-announce>4 leads</span>"  # read out (a11y.js)
     scoped = client_for(rep_b).get(reverse("leads:count") + "?q=broadmatch").content.decode()
-    assert scoped.strip() == "<span>0 leads</span>"  # the count is scoped like the list
+    # The count is scoped like the list.
+    assert scoped.strip() == "<span data-announce>0 leads</span>"

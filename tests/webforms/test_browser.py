@@ -95,7 +95,11 @@ def test_the_hosted_page_on_a_phone_and_by_keyboard(
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Send"  # not the honeypot
     page.keyboard.press("Enter")
-    expect(page.get_by_text("Enter a valid email address.")).to_be_visible()
+    # The error summary has focus and links to the field; the field says it too.
+    summary = page.get_by_role("alert")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link", name="Email: Enter a valid email address.")).to_be_visible()
+    expect(page.get_by_text("Enter a valid email address.", exact=True)).to_be_visible()
     assert not Lead.objects.exists()
     page.get_by_label("Email").fill("omar@example.org")
     page.get_by_role("button", name="Send").click()

@@ -23,31 +23,33 @@ WIDER_THAN_THE_PAGE = """() => [...document.querySelectorAll('body *')]
   .slice(0, 5).map(e => e.tagName + '.' + e.className)"""
 
 
-@pytest.mark.parametrize("role", ["rep1", "manager"])
 def test_the_main_pages_do_not_scroll_sideways_at_320_px(
-    live_server: Any, browser: Any, demo: dict[str, User], role: str
+    live_server: Any, browser: Any, demo: dict[str, User]
 ) -> None:
-    user = demo[role]
-    lead = Lead.objects.visible_to(user).exclude(deal=None).order_by("pk").first()
-    assert lead is not None
-    context = browser.new_context(viewport={"width": WIDTH, "height": 640})
-    page = context.new_page()
     wide: dict[str, Any] = {}
-    try:
-        sign_in(page, live_server.url, user)
-        for path in [
-            "/leads/",
-            f"/leads/{lead.pk}/",
-            "/tasks/",
-            "/deals/board/",
-            "/deals/forecast/",
-            "/notifications/",
-        ]:
-            page.goto(f"{live_server.url}{path}")
-            page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true })")
-            width = page.evaluate("document.documentElement.scrollWidth")
-            if width > WIDTH:
-                wide[path] = (width, page.evaluate(WIDER_THAN_THE_PAGE))
-    finally:
-        context.close()
+    for role in ("rep1", "manager"):
+        user = demo[role]
+        lead = Lead.objects.visible_to(user).exclude(deal=None).order_by("pk").first()
+        assert lead is not None
+        context = browser.new_context(viewport={"width": WIDTH, "height": 640})
+        page = context.new_page()
+        try:
+            sign_in(page, live_server.url, user)
+            for path in [
+                "/leads/",
+                f"/leads/{lead.pk}/",
+                "/tasks/",
+                "/deals/board/",
+                "/deals/forecast/",
+                "/notifications/",
+            ]:
+                page.goto(f"{live_server.url}{path}")
+                page.evaluate(
+                    "document.querySelectorAll('details').forEach(d => { d.open = true })"
+                )
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > WIDTH:
+                    wide[f"{role} {path}"] = (width, page.evaluate(WIDER_THAN_THE_PAGE))
+        finally:
+            context.close()
     assert not wide, f"pages wider than {WIDTH} px: {wide}"

@@ -116,8 +116,12 @@ def _states(page: Any, base: str, user: User, width: int, audit: Audit) -> list[
     found += audit(page, f"{at} /leads/new/ with the duplicate warning")
 
     _visit(page, base, "/leads/")
+    # htmx bound to the form before typing, then the swap's own response awaited: under a
+    # loaded CI the Enter could otherwise land before either.
+    page.wait_for_function("() => window.htmx !== undefined")
     page.get_by_label("Search").fill("no lead is called this")
-    page.get_by_label("Search").press("Enter")
+    with page.expect_response(lambda r: "/leads/?" in r.url and "q=no" in r.url):
+        page.get_by_label("Search").press("Enter")
     page.locator("#results").get_by_text("0 leads").wait_for()
     found += audit(page, f"{at} /leads/ searched, nothing found (htmx)")
 

@@ -122,7 +122,9 @@ def _states(page: Any, base: str, user: User, width: int, audit: Audit) -> list[
     page.get_by_label("Search").fill("no lead is called this")
     with page.expect_response(lambda r: "/leads/?" in r.url and "q=no" in r.url):
         page.get_by_label("Search").press("Enter")
-    page.locator("#results").get_by_text("0 leads").wait_for()
+    # What the swap shows (a count, or the empty state), settled: that is what is audited.
+    page.wait_for_load_state("networkidle")
+    page.locator("#results").wait_for()
     found += audit(page, f"{at} /leads/ searched, nothing found (htmx)")
 
     _visit(page, base, "/tasks/")

@@ -1,17 +1,11 @@
-"""The Celery app. Configuration lives in Django settings under ``CELERY_``."""
+"""The Celery app. Configuration lives in Django settings under ``CELERY_``; what its
+signals do for the project (replica reads, the request id in task logs) is in
+``crm.task_signals``, connected when the ``crm`` app is ready."""
 
 import os
 from pathlib import Path
-from typing import Any
 
 from celery import Celery
-from celery.signals import (
-    after_setup_logger,
-    after_setup_task_logger,
-    before_task_publish,
-    task_postrun,
-    task_prerun,
-)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
 
@@ -36,75 +30,3 @@ def task_packages() -> list[str]:
 
 
 app.autodiscover_tasks(task_packages)
-
-
-# The tasks of DATABASE_REPLICA_TASKS read from a replica (crm/db_router.py), the rest of
-# their work (every transaction) on the primary.
-_replica_tokens: dict[str, Any] = {}
-
-
-@task_prerun.connect
-def _replica_reads_on(task_id: str, task: Any, **kwargs: Any) -> None:
-    from django.conf import settings
-
-    from crm import db_router
-
-    if task.name in settings.DATABASE_REPLICA_TASKS:
-        _replica_tokens[task_id] = db_router.replica_scope_enter()
-
-
-@task_postrun.connect
-def _replica_reads_off(task_id: str, **kwargs: Any) -> None:
-    from crm import db_router
-
-    token = _replica_tokens.pop(task_id, None)
-    if token is not None:
-        db_router.replica_scope_exit(token)
-
-
-# The request id (crm/logs.py) travels with each task a request enqueues, in a message
-# header, and is set again in the worker while the task runs, so its log lines carry it.
-_request_tokens: dict[str, Any] = {}
-
-
-@before_task_publish.connect
-def _send_request_id(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
-    from crm import logs
-
-    request_id = logs.current_request_id()
-    if request_id and headers is not None:
-        headers.setdefault(logs.TASK_HEADER, request_id)
-
-
-@task_prerun.connect
-def _bind_request_id(task_id: str, task: Any, **kwargs: Any) -> None:
-    from crm import logs
-
-    request = task.request
-    request_id = getattr(request, logs.TASK_HEADER, None) or (request.headers or {}).get(
-        logs.TASK_HEADER
-    )
-    if request_id:
-        _request_tokens[task_id] = logs.bind_request_id(str(request_id))
-
-
-@task_postrun.connect
-def _unbind_request_id(task_id: str, **kwargs: Any) -> None:
-    from crm import logs
-
-    token = _request_tokens.pop(task_id, None)
-    if token is not None:
-        logs.unbind_request_id(token)
-
-
-@after_setup_logger.connect
-@after_setup_task_logger.connect
-def _worker_log_format(logger: Any, **kwargs: Any) -> None:
-    """The worker's own handlers (Celery sets them up) get the project's format and filter."""
-    from django.conf import settings
-
-    from crm import logs
-
-    for handler in logger.handlers:
-        handler.addFilter(logs.RequestIdFilter())
-        handler.setFormatter(logs.formatter(settings.LOG_FORMAT))

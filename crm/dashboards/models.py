@@ -147,10 +147,9 @@ class LeadPeriod(SummaryCounts):
         return f"{self.grain} of {self.start}: {self.leads} leads"
 
 
-class LeadReasonDay(models.Model):
-    """Lost and unqualified leads by reason, on the same key as ``LeadDay``."""
+class ReasonCounts(models.Model):
+    """Lost and unqualified leads by reason, on a summary row's key."""
 
-    day = models.DateField()
     team = models.ForeignKey(Team, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False
@@ -163,6 +162,15 @@ class LeadReasonDay(models.Model):
     leads = models.IntegerField(default=0)
 
     objects = SummaryQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class LeadReasonDay(ReasonCounts):
+    """On the same key as ``LeadDay``."""
+
+    day = models.DateField()
 
     class Meta:
         constraints = [
@@ -178,24 +186,12 @@ class LeadReasonDay(models.Model):
         return f"{self.day}: {self.leads} {self.status}"
 
 
-class LeadReasonMonth(models.Model):
+class LeadReasonMonth(ReasonCounts):
     """``LeadReasonDay`` summed by month (the first of the month, local), kept by the same
     triggers: lost and unqualified leads are sparse, one day row per lead or nearly, so a
     year of every team reads 31,000 month rows and its ragged ends instead of 123,000."""
 
     month = models.DateField()
-    team = models.ForeignKey(Team, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False
-    )
-    source = models.ForeignKey(Source, null=True, on_delete=models.DO_NOTHING, db_constraint=False)
-    status = models.CharField(max_length=20)
-    lost_reason = models.ForeignKey(
-        LostReason, null=True, on_delete=models.DO_NOTHING, db_constraint=False
-    )
-    leads = models.IntegerField(default=0)
-
-    objects = SummaryQuerySet.as_manager()
 
     class Meta:
         constraints = [

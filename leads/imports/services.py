@@ -53,6 +53,7 @@ from crm.notifications import build_notification, notify_many
 from leads.assignment.services import (
     NO_RULE,
     PERSON_FIELDS,
+    ActiveRule,
     Routing,
     active_rules,
     first_matching,
@@ -78,7 +79,7 @@ from leads.imports.models import (
 from leads.imports.parsing import ImportFileError, Table, kind_of, open_table
 from leads.models import AssignmentRule, Lead, LostReason, ResponseTarget, Source
 from leads.phones import normalize_phone
-from leads.scoring.services import rescore
+from leads.scoring.services import rescore, score_staged
 from leads.services import can_assign, can_work_on, snapshot
 from leads.sla.services import Recipients, add_target_minutes
 
@@ -185,6 +186,8 @@ LEAD_COLUMNS = [
     "version",
 ]
 STAGE_ONLY = ["row_no", "number", "typed", "note"]
+# Filled in the staging table by the scoring statement, before the leads are inserted.
+SCORE_COLUMNS = ["score_breakdown", "scored_at"]
 
 
 # --- Options and the report -------------------------------------------------------------------
@@ -333,6 +336,7 @@ class BulkRouter:
         self.members: dict[int, list[User]] = {}
         self.last: dict[int, int] = {}
         self.teams: dict[int, int | None] = {}
+        self.matched: dict[tuple[Any, ...], ActiveRule | None] = {}
 
     def _count(self, person: User) -> int:
         if person.pk not in self.counts:
@@ -359,8 +363,19 @@ class BulkRouter:
             )
         return self.members[rule.pk]
 
-    def route(self, lead: Lead) -> tuple[User | None, AssignmentRule | None, str]:
-        active = first_matching(self.rules, lead, set(), Routing())
+    def route(self, values: dict[str, Any]) -> tuple[User | None, AssignmentRule | None, str]:
+        """The owner for a new lead's translated values (the rule, and why)."""
+        # Rules read only these four values: a chunk has few distinct combinations.
+        key = (
+            values.get("source_id"),
+            values.get("country", ""),
+            values.get("region", ""),
+            values.get("estimated_value"),
+        )
+        if key not in self.matched:
+            probe = Lead(source_id=key[0], country=key[1], region=key[2], estimated_value=key[3])
+            self.matched[key] = first_matching(self.rules, probe, set(), Routing())
+        active = self.matched[key]
         if active is None:
             return None, None, NO_RULE
         rule = active.rule
@@ -413,6 +428,7 @@ def _stage_ddl() -> str:
         columns.append(f"{name} {_field(name).db_type(connection)}")
     # Ids are drawn as rows arrive (a duplicate leaves a gap, as a failed insert would).
     columns[4] += " DEFAULT nextval(pg_get_serial_sequence('leads_lead', 'id'))"
+    columns += [f"{name} {_field(name).db_type(connection)}" for name in SCORE_COLUMNS]
     columns += ["match_id bigint", "action text NOT NULL DEFAULT 'create'"]
     return f"CREATE TEMP TABLE import_stage ({', '.join(columns)}) ON COMMIT DROP"
 
@@ -716,13 +732,7 @@ def _route_staged(run: Run, cursor: Any, translated: dict[int, dict[str, Any]]) 
     notes: list[str] = []
     for row in rows:
         values = translated[row]
-        probe = Lead(
-            source_id=values.get("source_id"),
-            country=values.get("country", ""),
-            region=values.get("region", ""),
-            estimated_value=values.get("estimated_value"),
-        )
-        owner, rule, reason = router.route(probe)
+        owner, rule, reason = router.route(values)
         team = None
         if owner is not None:
             router.took(owner.pk, values["status"])
@@ -748,14 +758,16 @@ def _create(run: Run, cursor: Any, translated: dict[int, dict[str, Any]]) -> Non
     if run.ctx.own_only_owner is None:
         _route_staged(run, cursor, translated)
     _number_leads(cursor)
-    columns = ", ".join(LEAD_COLUMNS)
+    # The new leads' scores, computed in the staging table: each lead is written once.
+    score_staged(cursor, at=now())
+    columns = ", ".join(LEAD_COLUMNS + SCORE_COLUMNS)
     cursor.execute(
         f"INSERT INTO leads_lead (number, {columns}) SELECT number, {columns} "  # noqa: S608
         "FROM import_stage WHERE action = 'create' ORDER BY row_no"
     )
     # A leads table autovacuum last saw empty (a new CRM, or one just cleared) is planned
-    # as empty even as an import fills it: the probes of the next chunks and the scores
-    # below then scan it once per row (a first 20,000-row import took minutes, not
+    # as empty even as an import fills it: the probes of the next chunks then scan it once
+    # per row (a first 20,000-row import took minutes, not
     # seconds). When the planner believes in fewer leads than this run has written, tell
     # it the truth; on a table of any size with its statistics right this never happens.
     run.written += cursor.rowcount
@@ -771,9 +783,6 @@ def _create(run: Run, cursor: Any, translated: dict[int, dict[str, Any]]) -> Non
         """,
         {"batch": batch.pk},
     )
-    # The new leads' scores, in the same transaction as the rows (one UPDATE per chunk).
-    cursor.execute("SELECT id FROM import_stage WHERE action = 'create'")
-    rescore([pk for (pk,) in cursor.fetchall()])
     prefix = f"Imported from {batch.file_name[:80]} ({batch.reference}, row "
     cursor.execute(
         """

@@ -87,7 +87,7 @@ WITH rules AS MATERIALIZED (
            string_to_array(NULLIF(r.countries, ''), ',') AS country_codes
     FROM leads_scoringrule r WHERE r.is_active
 )
-UPDATE leads_lead AS l
+UPDATE {table} AS l
 SET score = n.score,
     score_breakdown = n.breakdown,
     scored_at = CASE WHEN l.scored_at IS NULL OR l.score <> n.score THEN %(at)s
@@ -106,7 +106,7 @@ FROM (
                LEAST(100, w.weeks * s.per_week) AS decay,
                'No activity for ' || w.weeks || ' week' || CASE WHEN w.weeks = 1 THEN ''
                    ELSE 's' END AS decay_label
-        FROM leads_lead l
+        FROM {table} l
         CROSS JOIN (SELECT COALESCE(max(score_decay_per_week), %(default_decay)s) AS per_week
                     FROM leads_leadsettings WHERE id = 1) s
         CROSS JOIN LATERAL (SELECT GREATEST(0, floor(
@@ -124,18 +124,28 @@ FROM (
 ) n
 WHERE l.id = n.id AND {where_leads}
   AND (l.scored_at IS NULL OR l.score <> n.score OR l.score_breakdown <> n.breakdown)
-RETURNING l.id, l.score, l.score_breakdown, l.scored_at
+{returning}
 """
+_RETURNING = "RETURNING l.id, l.score, l.score_breakdown, l.scored_at"
 
 
-def _statement(where_leads: str, where_notes: str) -> str:
+def _statement(
+    where_leads: str,
+    where_notes: str,
+    *,
+    table: str = "leads_lead",
+    timeline: str = _TIMELINE,
+    returning: str = _RETURNING,
+) -> str:
     conditions = " ".join(f"WHEN '{key}' THEN {sql}" for key, sql in CONDITIONS.items())
     return _RESCORE.format(
-        timeline=_TIMELINE.format(where_notes=where_notes),
+        table=table,
+        timeline=timeline.format(where_notes=where_notes),
         where_leads=where_leads,
         conditions=conditions,
         week=WEEK_SECONDS,
         title_pattern=_TITLE_PATTERN,
+        returning=returning,
     )
 
 
@@ -145,6 +155,14 @@ _BY_IDS = _statement("l.id = ANY(%(ids)s)", "n.lead_id = ANY(%(ids)s) AND t.id =
 _BY_RANGE = _statement(
     "l.id >= %(low)s AND l.id < %(high)s",
     "n.lead_id >= %(low)s AND n.lead_id < %(high)s AND t.id >= %(low)s AND t.id < %(high)s",
+)
+# Leads not written yet (an import's staging table, which has the lead columns): scored
+# before they are inserted, so they are written once, scores and all. They have no notes.
+_NO_TIMELINE = (
+    "SELECT NULL::bigint AS lead_id, 0 AS worked, 0 AS replies, 0 AS forms WHERE {where_notes}"
+)
+_STAGED = _statement(
+    "l.action = 'create'", "false", table="import_stage", timeline=_NO_TIMELINE, returning=""
 )
 _DEFAULT_DECAY = LeadSettings._meta.get_field("score_decay_per_week").get_default()
 
@@ -162,6 +180,12 @@ def rescore(lead_ids: Iterable[int], *, at: datetime | None = None) -> int:
     if not ids:
         return 0
     return len(_run(_BY_IDS, {"ids": ids}, at))
+
+
+def score_staged(cursor: Any, *, at: datetime) -> None:
+    """Score the rows an import is about to create, in its staging table ``import_stage``
+    (its ``action = 'create'`` rows), as ``rescore`` would score them once inserted."""
+    cursor.execute(_STAGED, {"at": at, "default_decay": _DEFAULT_DECAY})
 
 
 def rescore_lead(lead: Lead, *, at: datetime | None = None) -> Lead:

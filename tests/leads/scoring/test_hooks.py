@@ -134,3 +134,26 @@ def test_query_counts_of_lead_writes_are_pinned(
     with django_assert_max_num_queries(12) as created:
         make_lead(rep, company="Beta")
     assert scoring_statements(created) == 1
+
+
+def test_imported_leads_are_inserted_with_the_scores_rescore_gives(admin: User) -> None:
+    from leads.scoring.services import rescore
+    from tests.imports.helpers import csv_bytes, run
+
+    content = csv_bytes(
+        [
+            ["First name", "Last name", "Email", "Company", "Job title", "Source", "Budget"],
+            ["Ana", "Lima", "ana@example.com", "Acme", "CEO", "Referral", "5000"],
+            ["Bo", "Berg", "bo@example.com", "", "", "", ""],
+            ["Cy", "Ng", "cy@example.com", "Globex", "Intern", "", "12"],
+        ]
+    )
+    report, _batch = run(admin, content)
+    assert report.created == 3
+    leads = list(Lead.objects.filter(email__endswith="@example.com").order_by("email"))
+    scored = [(lead.score, lead.score_breakdown, lead.scored_at) for lead in leads]
+    assert all(at is not None for _, _, at in scored)
+    assert len({score for score, _, _ in scored}) == 3  # the rules told them apart
+    # Scoring them again once stored changes nothing: the staged scores were the same.
+    assert rescore([lead.pk for lead in leads]) == 0
+    assert [lead.score_rank for lead in leads] == [score for score, _, _ in scored]

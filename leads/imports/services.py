@@ -335,8 +335,15 @@ class BulkRouter:
         self.counts: dict[int, int] = {}
         self.members: dict[int, list[User]] = {}
         self.last: dict[int, int] = {}
-        self.teams: dict[int, int | None] = {}
         self.matched: dict[tuple[Any, ...], ActiveRule | None] = {}
+        rules = [active.rule for active in self.rules]
+        self.asks = {
+            "country": any(rule.countries for rule in rules),
+            "region": any(rule.region for rule in rules),
+            "value": any(
+                rule.min_value is not None or rule.max_value is not None for rule in rules
+            ),
+        }
 
     def _count(self, person: User) -> int:
         if person.pk not in self.counts:
@@ -365,12 +372,13 @@ class BulkRouter:
 
     def route(self, values: dict[str, Any]) -> tuple[User | None, AssignmentRule | None, str]:
         """The owner for a new lead's translated values (the rule, and why)."""
-        # Rules read only these four values: a chunk has few distinct combinations.
+        # Rules read only these four values, and a value only where a rule asks about it:
+        # a file has few distinct combinations of those.
         key = (
             values.get("source_id"),
-            values.get("country", ""),
-            values.get("region", ""),
-            values.get("estimated_value"),
+            values.get("country", "") if self.asks["country"] else "",
+            values.get("region", "") if self.asks["region"] else "",
+            values.get("estimated_value") if self.asks["value"] else None,
         )
         if key not in self.matched:
             probe = Lead(source_id=key[0], country=key[1], region=key[2], estimated_value=key[3])
@@ -465,6 +473,7 @@ class Run:
     target: ResponseTarget
     updated_leads: set[int] = field(default_factory=set)
     chunk_no: int = 0
+    seen_any: bool = False  # whether this run has remembered any key (_remember_keys)
     written: int = 0  # leads this run has inserted, for the planner check in _create
 
 
@@ -591,6 +600,8 @@ def _chunk(run: Run, prepared: Prepared) -> None:
         created_rows = [row for row in translated if row not in not_created]
         if run.write and created_rows:
             _create(run, cursor, translated)
+        if run.options.on_duplicate != OnDuplicate.CREATE and _keys_in_leads(run):
+            _remember_keys(run, cursor, "action <> 'create'")
         cursor.execute("DROP TABLE import_stage")
     refused.sort()
     _rejections(run, refused)
@@ -608,6 +619,34 @@ def _chunk(run: Run, prepared: Prepared) -> None:
     run.report.duplicates += len(by_action.get("duplicate", []))
 
 
+# Each staged row's database match and whether an earlier row of the file had its key
+# (``{seen}``: the remembered keys of earlier chunks, if any are to be checked).
+_CLASSIFY = """
+WITH keyed AS (
+    SELECT s.row_no,
+        COALESCE(
+            (SELECT min(l.id) FROM leads_lead l
+             WHERE s.email <> '' AND l.email = s.email AND l.email <> ''),
+            (SELECT min(l.id) FROM leads_lead l
+             WHERE s.phone_normalized <> ''
+               AND l.phone_normalized = s.phone_normalized
+               AND l.phone_normalized <> '')) AS match_id,
+        COALESCE(
+            (CASE WHEN s.email <> '' THEN min(s.row_no) OVER (PARTITION BY s.email)
+             END) < s.row_no
+            OR (CASE WHEN s.phone_normalized <> ''
+                THEN min(s.row_no) OVER (PARTITION BY s.phone_normalized)
+                END) < s.row_no{seen},
+            false) AS in_file
+    FROM import_stage s)
+UPDATE import_stage s SET match_id = k.match_id,
+    action = CASE WHEN k.in_file THEN 'duplicate'
+                  WHEN k.match_id IS NOT NULL THEN %(matched)s
+                  ELSE 'create' END
+FROM keyed k WHERE k.row_no = s.row_no
+"""
+
+
 def _classify(run: Run, cursor: Any) -> None:
     """Each staged row's fate: create, update (``match_id``), duplicate or reject. One
     statement: the database match (the email and phone indexes are partial, non-empty
@@ -615,48 +654,28 @@ def _classify(run: Run, cursor: Any) -> None:
     file (an earlier row of this chunk, or a key of an earlier chunk)."""
     mode = run.options.on_duplicate
     if mode != OnDuplicate.CREATE:
-        cursor.execute(
-            """
-            WITH keyed AS (
-                SELECT s.row_no,
-                    COALESCE(
-                        (SELECT min(l.id) FROM leads_lead l
-                         WHERE s.email <> '' AND l.email = s.email AND l.email <> ''),
-                        (SELECT min(l.id) FROM leads_lead l
-                         WHERE s.phone_normalized <> ''
-                           AND l.phone_normalized = s.phone_normalized
-                           AND l.phone_normalized <> '')) AS match_id,
-                    COALESCE(
-                        (CASE WHEN s.email <> '' THEN min(s.row_no) OVER (PARTITION BY s.email)
-                         END) < s.row_no
-                        OR (CASE WHEN s.phone_normalized <> ''
-                            THEN min(s.row_no) OVER (PARTITION BY s.phone_normalized)
-                            END) < s.row_no
+        if not _keys_in_leads(run):
+            seen = """
                         OR (s.email <> '' AND EXISTS (SELECT 1 FROM imports_importseenkey k
                             WHERE k.run = %(run)s AND k.key = 'e:' || s.email))
                         OR (s.phone_normalized <> '' AND EXISTS (
                             SELECT 1 FROM imports_importseenkey k
-                            WHERE k.run = %(run)s AND k.key = 'p:' || s.phone_normalized)),
-                        false) AS in_file
-                FROM import_stage s)
-            UPDATE import_stage s SET match_id = k.match_id,
-                action = CASE WHEN k.in_file THEN 'duplicate'
-                              WHEN k.match_id IS NOT NULL THEN %(matched)s
-                              ELSE 'create' END
-            FROM keyed k WHERE k.row_no = s.row_no
-            """,
+                            WHERE k.run = %(run)s AND k.key = 'p:' || s.phone_normalized))"""
+        elif run.seen_any:
+            # The few keys of earlier rows that created nothing: one hash of them.
+            seen = """
+                        OR (s.email <> '' AND 'e:' || s.email IN (
+                            SELECT k.key FROM imports_importseenkey k WHERE k.run = %(run)s))
+                        OR (s.phone_normalized <> '' AND 'p:' || s.phone_normalized IN (
+                            SELECT k.key FROM imports_importseenkey k WHERE k.run = %(run)s))"""
+        else:
+            seen = ""
+        cursor.execute(
+            _CLASSIFY.replace("{seen}", seen),
             {"run": run.run_key, "matched": "duplicate" if mode == OnDuplicate.SKIP else "update"},
         )
-        cursor.execute(
-            """
-            INSERT INTO imports_importseenkey (run, key)
-            SELECT %(run)s, 'e:' || email FROM import_stage WHERE email <> ''
-            UNION ALL SELECT %(run)s, 'p:' || phone_normalized FROM import_stage
-            WHERE phone_normalized <> ''
-            ON CONFLICT DO NOTHING
-            """,
-            {"run": run.run_key},
-        )
+        if not _keys_in_leads(run):
+            _remember_keys(run, cursor, "TRUE")
     if "number" in run.mapped:
         cursor.execute(
             """
@@ -677,6 +696,30 @@ def _classify(run: Run, cursor: Any) -> None:
             "FROM import_stage WHERE number <> '' AND action = 'create' ON CONFLICT DO NOTHING",
             {"run": run.run_key},
         )
+
+
+def _keys_in_leads(run: Run) -> bool:
+    """Whether a later row finds an earlier row's lead by the database match itself: in a
+    real run that skips duplicates, the rows created before are leads by then, and a match
+    is a duplicate either way. Only the keys of rows that created nothing (duplicates and
+    refusals) need remembering then; a dry run, or one that updates matches (an earlier
+    row's lead is not a lead to update), remembers every key."""
+    return run.write and run.options.on_duplicate == OnDuplicate.SKIP
+
+
+def _remember_keys(run: Run, cursor: Any, rows: str) -> None:
+    """Keep the email and phone keys of these staged rows for the file's later chunks."""
+    cursor.execute(
+        f"""
+        INSERT INTO imports_importseenkey (run, key)
+        SELECT %(run)s, 'e:' || email FROM import_stage WHERE email <> '' AND {rows}
+        UNION ALL SELECT %(run)s, 'p:' || phone_normalized FROM import_stage
+        WHERE phone_normalized <> '' AND {rows}
+        ON CONFLICT DO NOTHING
+        """,  # noqa: S608  (a fixed condition, written here)
+        {"run": run.run_key},
+    )
+    run.seen_any = run.seen_any or cursor.rowcount > 0
 
 
 def _number_leads(cursor: Any) -> None:

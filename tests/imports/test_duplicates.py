@@ -78,6 +78,38 @@ def test_within_the_file_across_chunks(manager, settings):
     assert (report.rows, report.created, report.duplicates, report.rejected) == (5, 3, 1, 1)
 
 
+# Keys carried only by rows that created nothing: a second phone on a row that repeats an
+# earlier email, a new phone on a row that matches a lead in the database.
+CHAINED = [
+    ["A", "1", "a@example.com", "+1 415 555 0101", "", ""],
+    ["A", "2", "a@example.com", "+1 415 555 0102", "", ""],
+    ["C", "3", "c@example.com", "+1 415 555 0102", "", ""],
+    ["Ann", "4", "ann@example.com", "+1 415 555 0103", "", "CTO"],
+    ["D", "5", "d@example.com", "+1 415 555 0103", "", ""],
+    ["E", "6", "e@example.com", "", "", ""],
+    ["A", "7", "a@example.com", "", "", ""],
+]
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+@pytest.mark.parametrize("mode", ["skip", "update_empty"])
+def test_chunks_do_not_change_what_a_row_is(manager, existing, settings, mode, dry_run):
+    """Whatever the chunk size, each row has the outcome it has in one chunk: a real run
+    that skips duplicates finds earlier rows' leads by the database match and remembers
+    only the keys of rows that created nothing; the others remember every key."""
+    outcomes = []
+    for size in (100, 2):
+        settings.IMPORT_BATCH_ROWS = size
+        report, _ = run(manager, file_with(*CHAINED), on_duplicate=mode, dry_run=dry_run)
+        outcomes.append((report.created, report.duplicates, report.updated, report.rejected))
+        if not dry_run:
+            created = set(Lead.objects.exclude(pk=existing.pk).values_list("last_name", flat=True))
+            assert created == {"1", "6"}
+            Lead.objects.exclude(pk=existing.pk).delete()
+            Lead.objects.filter(pk=existing.pk).update(job_title="")
+    assert outcomes[0] == outcomes[1] == ((2, 5, 0, 0) if mode == "skip" else (2, 4, 1, 0))
+
+
 def test_update_empty_only_fills_in_blanks(manager, existing):
     content = file_with(["Ann", "Other", "ann@example.com", "", "Other Co", "CTO"])
     report, batch = run(manager, content, on_duplicate="update_empty")

@@ -637,8 +637,11 @@ class ResponseTarget(models.Model):
     @classmethod
     def current(cls) -> ResponseTarget:
         # Read for every new lead: a raw read of the one row skips compiling a query.
+        # Its columns by name, not *: a prepared statement must not change its result's
+        # shape when a migration adds a column.
         table = cls._meta.db_table
-        found = list(cls.objects.raw(f"SELECT * FROM {table} WHERE id = 1"))  # noqa: S608
+        columns = ", ".join(f'"{f.column}"' for f in cls._meta.concrete_fields)
+        found = list(cls.objects.raw(f"SELECT {columns} FROM {table} WHERE id = 1"))  # noqa: S608
         if found:
             return found[0]
         target, _ = cls.objects.get_or_create(

@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
+from django.db import connection
 
 PACKAGES = ["accounts", "crm", "deals", "leads"]
 # A statement that SETs for the session; SET LOCAL, SET CONSTRAINTS and SET TRANSACTION end
@@ -101,7 +103,8 @@ def pooler_settings(**env: str) -> str:
     code = (
         "import django; from django.conf import settings; django.setup(); "
         "d = settings.DATABASES['default']; "
-        "print(repr(settings.DATABASE_POOLER), d['CONN_MAX_AGE'], d['DISABLE_SERVER_SIDE_CURSORS'])"
+        "print(repr(settings.DATABASE_POOLER), d['CONN_MAX_AGE'], "
+        "d['DISABLE_SERVER_SIDE_CURSORS'], d['OPTIONS'].get('server_side_binding', False))"
     )
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -115,8 +118,16 @@ def pooler_settings(**env: str) -> str:
 
 def test_behind_pgbouncer_there_are_no_server_side_cursors_and_connections_are_kept() -> None:
     url = "postgresql://crm@127.0.0.1:6432/crm"
-    assert pooler_settings(DATABASE_URL=url, DATABASE_POOLER="pgbouncer") == "'pgbouncer' 600 True"
-    assert pooler_settings(DATABASE_URL=url) == "'' 60 False"
+    # Behind the pooler: no prepared statements (a transaction may land on another server
+    # connection). Straight to PostgreSQL they are on unless turned off.
+    assert (
+        pooler_settings(DATABASE_URL=url, DATABASE_POOLER="pgbouncer")
+        == "'pgbouncer' 600 True False"
+    )
+    assert pooler_settings(DATABASE_URL=url) == "'' 60 False True"
+    assert pooler_settings(DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="0") == (
+        "'' 60 False False"
+    )
     refused = subprocess.run(
         [sys.executable, "-c", "import crm.settings.base"],
         env={"DATABASE_URL": url, "DATABASE_POOLER": "pgpool", "PATH": "/usr/bin:/bin"},
@@ -126,3 +137,17 @@ def test_behind_pgbouncer_there_are_no_server_side_cursors_and_connections_are_k
     )
     assert refused.returncode != 0
     assert "DATABASE_POOLER must be empty or 'pgbouncer'" in refused.stderr
+
+
+@pytest.mark.django_db
+def test_straight_to_postgresql_a_statement_run_often_is_prepared() -> None:
+    """And behind PgBouncer (CI's pooler slice runs this file too) it never is."""
+    from leads.models import ResponseTarget
+
+    for _ in range(6):
+        ResponseTarget.current()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    found = any("leads_responsetarget" in statement for statement in prepared)
+    assert found is not bool(settings.DATABASE_POOLER)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 
@@ -104,6 +105,11 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="Keep the imported leads.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.DEBUG:
+            self.stderr.write(
+                "DEBUG is on: Django keeps every statement's text, which the peak RSS "
+                "counts. Run with DEBUG=0 for the figures."
+            )
         actor = importer(options["as_email"])
         existing = Lead.objects.count()
         with tempfile.TemporaryDirectory() as folder:

@@ -56,9 +56,16 @@ class ApiTokenForm(forms.Form):
     """A new personal access token: what it is for, what it may do, how long it lives."""
 
     name = forms.CharField(
-        max_length=100, help_text="What it is for, e.g. “Website sync”.", strip=True
+        label="Token name",
+        max_length=100,
+        help_text="What it is for, e.g. “Website sync”.",
+        strip=True,
     )
-    scope = forms.ChoiceField(choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ)
+    scope = forms.ChoiceField(
+        choices=ApiToken.Scope.choices,
+        initial=ApiToken.Scope.READ,
+        help_text="Read only looks; read and write may also create and change leads.",
+    )
     expires_days = forms.IntegerField(
         label="Expires after (days)",
         required=False,
@@ -71,4 +78,4 @@ class ApiTokenForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.helper = FormHelper()
         self.helper.form_action = "api_token_create"
-        self.helper.add_input(Submit("create", "Create token", css_class="btn-outline-primary"))
+        self.helper.add_input(Submit("create", "Create token"))

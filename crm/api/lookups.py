@@ -45,7 +45,12 @@ class StageOut(Schema):
     is_active: bool
 
 
-@router.get("/users", response={200: list[Person], **ERRORS}, url_name="user_list")
+@router.get(
+    "/users",
+    response={200: list[Person], **ERRORS},
+    url_name="user_list",
+    summary="People you may see",
+)
 def user_list(request: HttpRequest) -> list[dict[str, Any]]:
     """The people whose records the caller may see: themselves (reps), the teams they
     manage (managers), everyone (admins)."""
@@ -57,25 +62,40 @@ def user_list(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/sources", response={200: list[Choice], **ERRORS}, url_name="source_list")
+@router.get(
+    "/sources",
+    response={200: list[Choice], **ERRORS},
+    url_name="source_list",
+    summary="Lead sources",
+)
 def source_list(request: HttpRequest) -> Any:
     caller(request)
     return list(Source.objects.values("id", "name", "position", "is_active"))
 
 
-@router.get("/lost-reasons", response={200: list[Choice], **ERRORS}, url_name="lost_reason_list")
+@router.get(
+    "/lost-reasons",
+    response={200: list[Choice], **ERRORS},
+    url_name="lost_reason_list",
+    summary="Lost and unqualified reasons",
+)
 def lost_reason_list(request: HttpRequest) -> Any:
     caller(request)
     return list(LostReason.objects.values("id", "name", "position", "is_active"))
 
 
-@router.get("/tags", response={200: list[TagOut], **ERRORS}, url_name="tag_list")
+@router.get("/tags", response={200: list[TagOut], **ERRORS}, url_name="tag_list", summary="Tags")
 def tag_list(request: HttpRequest) -> Any:
     caller(request)
     return list(Tag.objects.values("id", "name"))
 
 
-@router.get("/stages", response={200: list[StageOut], **ERRORS}, url_name="stage_list")
+@router.get(
+    "/stages",
+    response={200: list[StageOut], **ERRORS},
+    url_name="stage_list",
+    summary="Deal stages",
+)
 def stage_list(request: HttpRequest) -> Any:
     caller(request)
     return list(Stage.objects.values("id", "name", "position", "probability", "kind", "is_active"))

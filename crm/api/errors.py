@@ -3,7 +3,7 @@
     {"detail": "what went wrong, for a person", "code": "machine_readable",
      "field_errors": {"field": ["message", …]}}
 
-with 400 / 401 / 403 / 404 / 409 / 412 / 422 / 428 / 429 (some add members of their own:
+with 400 / 401 / 403 / 404 / 409 / 412 / 413 / 422 / 428 / 429 (some add members of their own:
 ``duplicates``, ``changed_fields``…). The handlers below turn what the services and Django
 raise into those bodies, with the services' own messages; ``ApiProblemMiddleware`` turns
 whatever else would leave ``/api/`` as an HTML error page (an unknown URL, a method not
@@ -17,7 +17,14 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Schema
@@ -42,6 +49,8 @@ METHOD_NOT_ALLOWED = "{method} is not allowed here; allowed: {allowed}."
 BODY_NOT_JSON = "The request body is not valid JSON."
 INVALID_INPUT = "Some fields are not valid: see field_errors."
 SERVER_ERROR = "Something went wrong on our side; it has been logged."
+TOO_LARGE = "The request body is larger than {limit} MiB."
+SUSPICIOUS = "The request was refused as malformed."
 STALE = "{conflict} Since version {version}: {changes}. Read it again and retry."
 
 
@@ -93,7 +102,7 @@ def problem(
 
 # The error responses every operation may answer, for the OpenAPI document.
 ERRORS: dict[int, Any] = {
-    status: Problem for status in (400, 401, 403, 404, 409, 412, 422, 428, 429)
+    status: Problem for status in (400, 401, 403, 404, 409, 412, 413, 422, 428, 429)
 }
 
 
@@ -103,8 +112,8 @@ def _field_key(loc: Any) -> str:
     parts = [str(part) for part in loc]
     if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
         parts = parts[1:]
-    if len(parts) > 1 and parts[0] in ("payload", "filters"):
-        parts = parts[1:]
+    if parts and parts[0] in ("payload", "filters", "page"):
+        parts = parts[1:] or ["body"]  # the body as a whole (not an object, missing)
     return ".".join(parts) or NON_FIELD_ERRORS
 
 
@@ -191,6 +200,12 @@ def register_handlers(api: NinjaAPI) -> None:
         LeadConflict: _conflict,
         Http404: lambda request, exc: problem(404, "not_found", NOT_FOUND),
         PermissionDenied: lambda request, exc: problem(403, "forbidden", str(exc) or FORBIDDEN),
+        RequestDataTooBig: lambda request, exc: problem(
+            413,
+            "too_large",
+            TOO_LARGE.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)),
+        ),
+        SuspiciousOperation: lambda request, exc: problem(400, "suspicious", SUSPICIOUS),
         Exception: _unexpected,
     }
     for exc_class, handler in handlers.items():

@@ -177,3 +177,49 @@ def test_a_bad_token_is_never_helped_by_a_session(rep: User) -> None:
     client = _session(rep)
     response = client.get("/api/v1/leads", headers={"Authorization": "Bearer wrong"})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ('{"first_name": "A", "description": "' + "x" * (6 * 1024 * 1024) + '"}', 413, "too_large"),
+        ("[" * 100_000, 400, "malformed_body"),
+        ("1" * 5000, 400, "malformed_body"),
+        ("\xff\xfe", 400, "malformed_body"),
+        ("[1, 2]", 422, "invalid"),
+        ("", 422, "invalid"),
+    ],
+    ids=["too large", "too deep", "huge number", "not utf-8", "not an object", "empty"],
+)
+def test_an_odd_body_is_a_4xx_problem(rep: User, body: str, status: int, code: str) -> None:
+    api = api_as(rep)
+    response = api.client.post(
+        "/api/v1/leads",
+        body.encode("latin-1"),
+        content_type="application/json",
+        headers=api.headers,
+    )
+    assert response.status_code == status
+    assert problem_of(response)["code"] == code
+
+
+def test_extreme_values_get_the_models_messages(rep: User) -> None:
+    response = api_as(rep).post(
+        "/leads",
+        {
+            "first_name": "A",
+            "email": "a@example.com",
+            "phone": "9" * 29,
+            "country": "ZZ",
+            "budget": "1e100000",
+            "next_action": "Call",
+            "next_action_due": "0001-01-01T00:00:00+14:00",
+        },
+    )
+    assert response.status_code == 422
+    assert problem_of(response)["field_errors"] == {
+        "phone": ["A phone number has at most 15 digits."],
+        "country": ["Value 'ZZ' is not a valid choice."],
+        "budget": ["Ensure that there are no more than 12 digits in total."],
+        "next_action_due": ["Enter a date between 1900 and 2200."],
+    }

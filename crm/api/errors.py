@@ -44,7 +44,7 @@ NOT_AUTHENTICATED = (
 )
 FORBIDDEN = "You are not allowed to do that."
 NOT_FOUND = "There is no such record, or you cannot see it."
-NO_SUCH_ENDPOINT = "No such endpoint: {method} {path}."
+NO_SUCH_ENDPOINT = "No such endpoint: {method} {path}. The endpoints are listed at /api/v1/docs."
 METHOD_NOT_ALLOWED = "{method} is not allowed here; allowed: {allowed}."
 BODY_NOT_JSON = "The request body is not valid JSON."
 INVALID_INPUT = "Some fields are not valid: see field_errors."

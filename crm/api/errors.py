@@ -233,6 +233,14 @@ class ApiProblemMiddleware:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response
+        answer = self._problem(request, response)
+        # The headers the middleware inside set (security headers, Vary…) stay.
+        for name, value in response.items():
+            if name.lower() not in ("content-type", "content-length") and name not in answer:
+                answer[name] = value
+        return answer
+
+    def _problem(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         status = response.status_code
         method = request.method or "GET"
         if status == 404:

@@ -223,3 +223,10 @@ def test_extreme_values_get_the_models_messages(rep: User) -> None:
         "budget": ["Ensure that there are no more than 12 digits in total."],
         "next_action_due": ["Enter a date between 1900 and 2200."],
     }
+
+
+def test_an_error_page_turned_into_json_keeps_the_security_headers(rep: User) -> None:
+    response = api_as(rep).get("/no-such-thing")
+    assert response.status_code == 404
+    assert problem_of(response)["detail"].endswith("The endpoints are listed at /api/v1/docs.")
+    assert response["X-Content-Type-Options"] == "nosniff"

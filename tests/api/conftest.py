@@ -3,18 +3,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import ApiToken, User
 from accounts.services import api_token_create
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    # The rate limit's counters live in the shared cache: each test starts from none.
-    cache.clear()
 
 
 def token_for(user: User, scope: str = ApiToken.Scope.WRITE, **kwargs: Any) -> str:

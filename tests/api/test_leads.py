@@ -188,6 +188,22 @@ def test_the_list_makes_the_same_queries_for_1_or_50_rows(
     assert len(response.json()["results"]) == rows
 
 
+@pytest.mark.parametrize("who", sorted(LIST_QUERIES))
+def test_one_lead_is_one_query_after_the_callers(
+    request: Any, who: str, rep: User, tag: Tag, django_assert_num_queries: Any
+) -> None:
+    """The lead with its owner, source, lost reason and tag names in one query, after the
+    same token, permissions and scope queries as the list (no choices to load)."""
+    lead = make_lead(rep, owner=rep, tags=[tag])
+    for n in range(5):
+        services.lead_add_note(lead=lead, actor=rep, kind="note", body=f"Note {n}")
+    api = api_as(request.getfixturevalue(who))
+    api.get("/tags")  # the token's first use writes its last_used_at
+    with override_settings(CACHES=MEMORY_CACHE), django_assert_num_queries(LIST_QUERIES[who] - 1):
+        response = api.get(f"/leads/{lead.pk}")
+    assert response.json()["tags"] == [tag.name]
+
+
 # --- One lead and its ETag -----------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import services
-from accounts.models import TIMEZONE_CHOICES, Membership, Team, User
+from accounts.models import TIMEZONE_CHOICES, ApiToken, Membership, Team, User
 from accounts.roles import Role
 from crm.admin import TolerantAutocomplete
 
@@ -135,3 +135,32 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Members")
     def member_count(self, team: Team) -> int:
         return sum(1 for m in team.memberships.all() if m.role == Membership.Role.MEMBER)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Every user's API tokens, for admins to see and revoke (users make their own on the
+    profile page; scripts with ``manage.py api_token``). Nothing here shows a secret."""
+
+    list_display = ["name", "user", "scope", "display_prefix", "created_at", "expires_at"]
+    list_display += ["last_used_at", "revoked_at"]
+    list_filter = ["scope"]
+    search_fields = ["name", "prefix", "user__email"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "name", "scope", "display_prefix", "created_at", "expires_at"]
+    readonly_fields += ["last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens", permissions=["view"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        done = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            services.api_token_revoke(token=token)
+            done += 1
+        self.message_user(request, f"Revoked {done} token(s).", messages.SUCCESS)

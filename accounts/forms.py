@@ -2,7 +2,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Fieldset, Layout, Submit
 from django import forms
 
-from accounts.models import TIMEZONE_CHOICES, User
+from accounts.models import TIMEZONE_CHOICES, ApiToken, User
+from accounts.services import TOKEN_EXPIRY_MAX_DAYS
 
 DIGEST_HOURS = [(hour, f"{hour:02d}:00") for hour in range(24)]
 
@@ -49,3 +50,32 @@ class ProfileForm(forms.ModelForm):
             Fieldset("Daily digest", "digest_enabled", "digest_hour"),
         )
         self.helper.add_input(Submit("save", "Save profile"))
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal access token: what it is for, what it may do, how long it lives."""
+
+    name = forms.CharField(
+        label="Token name",
+        max_length=100,
+        help_text="What it is for, e.g. “Website sync”.",
+        strip=True,
+    )
+    scope = forms.ChoiceField(
+        choices=ApiToken.Scope.choices,
+        initial=ApiToken.Scope.READ,
+        help_text="Read only looks; read and write may also create and change leads.",
+    )
+    expires_days = forms.IntegerField(
+        label="Expires after (days)",
+        required=False,
+        min_value=1,
+        max_value=TOKEN_EXPIRY_MAX_DAYS,
+        help_text="Empty: until you revoke it.",
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.helper = FormHelper()
+        self.helper.form_action = "api_token_create"
+        self.helper.add_input(Submit("create", "Create token"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import zoneinfo
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -226,6 +227,68 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} of {self.team}"
+
+
+# --- Personal access tokens for the REST API (crm.api) ------------------------------------
+
+TOKEN_PREFIX = "crm_"  # noqa: S105 - the visible start of every token, not a secret
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a token: its SHA-256. The secret carries 256 random bits, so a
+    fast hash is enough (a slow password hash would only slow every API request)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A personal access token: ``crm_<prefix>_<secret>``, shown once when made. Only its
+    hash and its prefix (to find it by, and to tell tokens apart on the profile page) are
+    kept. It acts as its user, limited to reading unless its scope is write."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Read and write"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. “Website sync”.")
+    scope = models.CharField(max_length=5, choices=Scope.choices, default=Scope.READ)
+    prefix = models.CharField(max_length=8, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope__in=["read", "write"]), name="accounts_apitoken_scope"
+            ),
+            models.CheckConstraint(condition=~models.Q(name=""), name="accounts_apitoken_name_set"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display_prefix})"
+
+    @property
+    def display_prefix(self) -> str:
+        return f"{TOKEN_PREFIX}{self.prefix}_…"
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE
+
+    def is_expired(self, at: Any = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (at or now())
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.is_expired():
+            return "expired"
+        return "active"
 
 
 # --- Row-level scoping of owned records (leads, deals, contacts, companies) ---------------

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime, timedelta
+
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import Membership, Team, User
+from accounts.models import TOKEN_PREFIX, ApiToken, Membership, Team, User, hash_token
 from accounts.roles import Role
+
+# What the API token pages and the command say (tests assert the exact text).
+TOKEN_ALREADY_REVOKED = "This token was already revoked."  # noqa: S105 - a message
+TOKEN_EXPIRY_MAX_DAYS = 3650
+# How often a token's "last used" is written: not on every request.
+TOKEN_LAST_USED_EVERY = timedelta(minutes=1)
 
 # Enqueued by name: the task module calls these services, so they do not import it.
 SEND_INVITATION = "accounts.tasks.send_invitation"
@@ -91,3 +101,61 @@ def user_send_invitation(*, user: User) -> bool:
     user.invitation_sent_at = timezone.now()
     user.save(update_fields=["invitation_sent_at"])
     return True
+
+
+# --- Personal access tokens (the REST API, crm.api) ---------------------------------------
+
+
+def _new_token() -> tuple[str, str]:
+    """(prefix, whole token). The prefix is 8 hex digits, looked up by its unique index;
+    the rest is the secret."""
+    prefix = secrets.token_hex(4)
+    return prefix, f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    user: User,
+    name: str,
+    scope: str = ApiToken.Scope.READ,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Make a token for ``user``; returns it with its secret, which is never stored (only
+    its hash) and so can be shown this once."""
+    while True:
+        prefix, secret = _new_token()
+        if not ApiToken.objects.filter(prefix=prefix).exists():
+            break
+    token = ApiToken(
+        user=user,
+        name=" ".join(name.split()),
+        scope=scope,
+        prefix=prefix,
+        token_hash=hash_token(secret),
+        expires_at=expires_at,
+    )
+    token.full_clean(exclude=["user"])
+    token.save()
+    return token, secret
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revoke a token for good (it stays listed, as revoked)."""
+    if token.revoked_at is not None:
+        raise ValidationError(TOKEN_ALREADY_REVOKED)
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_touch(*, token: ApiToken) -> None:
+    """Note that the token was used: at most one write a minute per token, and none when
+    another request just did (the condition is in the UPDATE itself)."""
+    at = timezone.now()
+    if token.last_used_at is not None and at - token.last_used_at < TOKEN_LAST_USED_EVERY:
+        return
+    ApiToken.objects.filter(pk=token.pk).filter(
+        models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=at - TOKEN_LAST_USED_EVERY)
+    ).update(last_used_at=at)
+    token.last_used_at = at

@@ -19,6 +19,9 @@ def _has_nul(data: QueryDict) -> bool:
 # Endpoints that take raw bytes from machines (an email, with whatever it holds) and must
 # store them before judging them: the view reads the body itself.
 RAW_BODY_PREFIXES = ("/inbound/",)
+# The REST API reads JSON bodies, and refuses a NUL in them field by field (crm.api.schemas);
+# parsing its body as a form here would consume a multipart stream it then cannot read.
+JSON_BODY_PREFIXES = ("/api/",)
 
 
 class RejectNulMiddleware:
@@ -34,7 +37,11 @@ class RejectNulMiddleware:
         if (
             "\x00" in request.path
             or _has_nul(request.GET)
-            or (request.method == "POST" and _has_nul(request.POST))
+            or (
+                request.method == "POST"
+                and not request.path.startswith(JSON_BODY_PREFIXES)
+                and _has_nul(request.POST)
+            )
         ):
             raise BadRequest(NUL_REFUSED)
         return self.get_response(request)

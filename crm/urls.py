@@ -18,6 +18,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics_views.metrics, name="metrics"),
+    path("api/v1/", include("crm.api.urls")),
     path("accounts/", include("accounts.urls")),
     path("leads/import/", include("leads.imports.urls")),
     path("leads/", include("leads.urls")),

@@ -543,11 +543,14 @@ def lead_route(*, lead: Lead, actor: User) -> Lead:
 
 
 @transaction.atomic
-def lead_claim(*, lead: Lead, actor: User) -> Lead:
-    """Take an unassigned lead from the pool. First come, first served."""
+def lead_claim(*, lead: Lead, actor: User, expected_version: int | None = None) -> Lead:
+    """Take an unassigned lead from the pool. First come, first served. With
+    ``expected_version`` (the API's If-Match) a lead changed since is a ``LeadConflict``."""
     locked = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
     if locked.owner_id == actor.pk:
         return locked
+    if expected_version is not None and locked.version != expected_version:
+        raise LeadConflict(locked, since_version=expected_version)
     if locked.owner_id is not None:
         if lead.owner_id is None:  # it was free when the user looked
             raise ValidationError(ALREADY_CLAIMED.format(owner=locked.owner))

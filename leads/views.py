@@ -541,10 +541,11 @@ def lead_add_note(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Create and edit --------------------------------------------------------------------
 
 
-def _duplicates_for(
+def duplicates_for(
     user: User, data: dict[str, Any], exclude_pk: int | None = None
 ) -> dict[str, Any]:
-    """Likely duplicates: the ones the user can open, and how many others exist (and whose)."""
+    """Likely duplicates: the ones the user can open, and how many others exist (and whose).
+    The new-lead page and the API's create (``crm.api.leads``) both warn with it."""
     candidates = list(
         Lead.objects.possible_duplicates(
             email=data.get("email") or "",
@@ -643,7 +644,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
         data.pop("version", None)
         tag_ids = data.pop("tags", [])
         owner_id = data.pop("owner", None)
-        found = _duplicates_for(user, data)
+        found = duplicates_for(user, data)
         duplicated = found["visible"] or found["hidden_count"] or found["contacts"]
         if duplicated and not request.POST.get("save_anyway"):
             duplicates = found

@@ -278,6 +278,7 @@ PAGE_MODELS: list[tuple[str, type[Model]]] = [
     ("imports:", ImportBatch),
     ("leads:email_template", EmailTemplate),
     ("leads:", Lead),
+    ("api:lead", Lead),
     ("deals:contact", Contact),
     ("deals:compan", Company),
     ("deals:", Deal),

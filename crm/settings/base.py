@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "django_countries",
+    "ninja",  # the API's docs page: Swagger UI's assets, served as our static files
     "crm",
     "accounts",
     "leads",
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     # First, so every log line of the request carries its id (and the tasks it enqueues).
     "crm.logs.RequestIdMiddleware",
     "crm.metrics.MetricsMiddleware",
+    # Outside everything that may answer an error page: under /api/ it is JSON instead.
+    "crm.api.errors.ApiProblemMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -444,6 +447,10 @@ NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "5")
 NOTIFICATION_RETRY_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_SECONDS", "60"))
 # Currency of new deals (ISO 4217).
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
+
+# --- REST API (crm.api) ------------------------------------------------------------------
+# Requests per token (per user for signed-in calls), e.g. 600/min, 20/s, 10000/hour.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/min")
 
 # --- Web forms (leads.webforms) -----------------------------------------------------------
 # A person takes seconds to fill a form in; a robot posts at once.

@@ -109,3 +109,7 @@ def test_benchmark_smoke() -> None:
     ]  # fmt: skip
     assert "CSV export" in printed  # a line, whether the export view exists or not
     assert any(line.split()[:4] == ["home", "(my", "day)", "200"] for line in printed.splitlines())
+    # The REST API's list, as the session's user, beside the page's.
+    lines = [line.split()[:5] for line in printed.splitlines()]
+    assert ["API", "list:", "first", "page", "200"] in lines
+    assert ["API", "list:", "deep", "page", "200"] in lines

@@ -151,8 +151,18 @@ class LeadFilter(django_filters.FilterSet):
         fields: list[str] = []
         form = LeadFilterForm
 
-    def __init__(self, *args: Any, user: User, choices: Choices, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    # Several values each; an empty one is "any" (the page's select sends status= when
+    # nothing is chosen), not a choice to refuse.
+    MULTIPLE = ("status", "tag")
+
+    def __init__(
+        self, data: Any = None, *args: Any, user: User, choices: Choices, **kwargs: Any
+    ) -> None:
+        if hasattr(data, "getlist") and any("" in data.getlist(name) for name in self.MULTIPLE):
+            data = data.copy()
+            for name in self.MULTIPLE:
+                data.setlist(name, [value for value in data.getlist(name) if value != ""])
+        super().__init__(data, *args, **kwargs)
         self.user = user
         fields = self.filters
         fields["owner"].extra["choices"] = [

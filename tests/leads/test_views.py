@@ -480,3 +480,13 @@ def test_a_broad_search_defers_its_count(manager: User, rep: User, rep_b: User) 
     scoped = client_for(rep_b).get(reverse("leads:count") + "?q=broadmatch").content.decode()
     # The count is scoped like the list.
     assert scoped.strip() == "<span data-announce>0 leads</span>"
+
+
+@pytest.mark.parametrize("query", ["q=nobody-by-this-name&status=", "q=nobody-by-this-name"])
+def test_a_search_that_finds_nothing_says_so_whatever_empty_filters_it_sends(
+    rep: User, lead: Lead, query: str
+) -> None:
+    """The list's htmx form sends every field, the empty status select too."""
+    page = client_for(rep).get(f"/leads/?{query}").content.decode()
+    assert "No lead matches these filters." in page
+    assert "No leads yet" not in page

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils.timezone import now
 
 from crm.models import Notification
-from crm.notifications import RenderedEmail, notify
+from crm.notifications import RenderedEmail, build_notification, notify_many
 from crm.placeholders import render_placeholders, unknown_placeholders
 from leads.capture.services import WEB_FORM, Captured, Inquiry, capture_inquiry
 from leads.models import Source
@@ -103,7 +103,8 @@ def submission_accept(
             fields=fields,
             message=str(data.get("message") or ""),
             team=form.team,
-            tags=list(form.tags.all()),
+            # The view reads the form with its tags' ids: no query for a form without.
+            tags=list(form.tags.all()) if getattr(form, "tag_ids", None) != [] else [],
             web_form_id=form.pk,
             at=at,
         )
@@ -112,19 +113,23 @@ def submission_accept(
     acknowledged = False
     if form.acknowledge and email:
         rendered = acknowledgement(form, data)
-        acknowledged = (
-            notify(
-                user=None,
-                email_to=email,
-                kind=Notification.Kind.ACKNOWLEDGEMENT,
-                key=f"webform:{form.pk}:ack:{captured.note_id}",
-                title=rendered.subject[:200],
-                email=rendered,
-                target=captured.lead,
-                at=at,
-            )
-            is not None
+        # Keyed by the new note: never there already, so no savepoint to catch a repeat
+        # (a repeat would be left out by the insert itself).
+        notify_many(
+            [
+                build_notification(
+                    user=None,
+                    email_to=email,
+                    kind=Notification.Kind.ACKNOWLEDGEMENT,
+                    key=f"webform:{form.pk}:ack:{captured.note_id}",
+                    title=rendered.subject[:200],
+                    email=rendered,
+                    target=captured.lead,
+                    at=at,
+                )
+            ]
         )
+        acknowledged = True
     # Last: the form's row is every submission's, and stays locked until the commit.
     WebForm.objects.filter(pk=form.pk).update(submissions=F("submissions") + 1)
     return Submitted(captured=captured, acknowledged=acknowledged)

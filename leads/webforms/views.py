@@ -6,7 +6,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -85,7 +87,14 @@ def _refused(request: HttpRequest, form: WebForm, message: str, status: int) -> 
 @require_http_methods(["GET", "POST"])
 def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     form = (
-        WebForm.objects.filter(slug=slug, is_active=True).select_related("source", "team").first()
+        WebForm.objects.filter(slug=slug, is_active=True)
+        .select_related("source", "team")
+        .annotate(
+            tag_ids=ArraySubquery(
+                WebForm.tags.through.objects.filter(webform_id=OuterRef("pk")).values("tag_id")
+            )
+        )
+        .first()
     )
     if form is None:
         response = render(request, "webforms/gone.html", {"message": GONE}, status=404)

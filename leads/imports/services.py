@@ -1074,6 +1074,7 @@ def import_rows(
                 queue.append(translator.submit(_prepare, spec, records))
             return queue.popleft() if queue else None
 
+        pending: Future[Prepared] | None = None
         try:
             pending = ahead()
             if dry_run:

@@ -112,3 +112,25 @@ def test_translating_processes_give_the_same_result(manager, settings):
     )
     assert spawned.as_json() == threaded.as_json()
     assert (threaded.created, threaded.duplicates, threaded.rejected) == (180, 20, 1)
+
+
+def test_a_file_that_fails_to_read_raises_its_own_error(admin):
+    """The reading fails before the first chunk is handed over: that error reaches the
+    caller (the batch is marked failed with it), not one from the cleanup after it."""
+    from leads.imports.parsing import ImportFileError, Table
+    from leads.imports.services import ImportOptions, import_rows
+
+    def records():
+        raise ImportFileError("Row 1 cannot be read.")
+        yield  # a generator
+
+    table = Table(headers=["Email"], records=records(), progress=lambda: 0.0, kind="csv")
+    with pytest.raises(ImportFileError, match=r"Row 1 cannot be read\."):
+        import_rows(
+            table=table,
+            mapping={"Email": "email"},
+            actor=admin,
+            options=ImportOptions(),
+            dry_run=True,
+            processes=1,
+        )
